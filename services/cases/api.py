@@ -1,0 +1,149 @@
+"""Routes of the cases service: parse, call the service, map the result."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
+
+from services.cases import repository, service
+from services.cases.models import Article, Case
+from services.cases.schemas import (
+    ArticleCreate,
+    ArticleRead,
+    CaseCreate,
+    CaseDetail,
+    CaseList,
+    CaseRead,
+    CaseUpdate,
+    PersonRead,
+)
+from services.cases.settings import Settings
+from shared.app import ServiceContext, context
+from shared.http import USER_HEADER
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+Ctx = Annotated[ServiceContext, Depends(context)]
+Actor = Annotated[str | None, Header(alias=USER_HEADER, include_in_schema=False)]
+
+NOT_FOUND = "case not found"
+
+
+def case_read(case: Case) -> CaseRead:
+    return CaseRead(
+        number=str(case.number),
+        subject=case.subject,
+        status=case.status,
+        type=case.type,
+        queue=case.queue,
+        priority=case.priority,
+        channel=case.channel,
+        requester=PersonRead(email=case.requester.email, name=case.requester.name),
+        assignee=case.assignee,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+    )
+
+
+def article_read(article: Article) -> ArticleRead:
+    sender = PersonRead(email=article.from_email, name=article.from_name) if article.from_email else None
+    return ArticleRead(
+        id=article.id,
+        kind=article.kind,
+        internal=article.internal,
+        channel=article.channel,
+        from_=sender,
+        subject=article.subject,
+        body_text=article.body_text,
+        threaded_by=article.threaded_by,
+        rfc_message_id=article.rfc_message_id,
+        created_at=article.created_at,
+    )
+
+
+def parse_number(number: str) -> int:
+    if not number.isdigit():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    return int(number)
+
+
+@router.get("", response_model=CaseList)
+async def list_cases(
+    ctx: Ctx,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    queue: str | None = None,
+    requester: Annotated[str | None, Query(description="Requester email address")] = None,
+    q: Annotated[str | None, Query(description="Words in the subject or articles", max_length=200)] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,12}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CaseList:
+    filters = repository.CaseFilter(status=status_, queue=queue, requester=requester, text=q)
+    async with ctx.db.sessions() as session:
+        cases = await repository.list_cases(
+            session, filters, before_number=int(cursor) if cursor else None, limit=limit
+        )
+    next_cursor = str(cases[-1].number) if len(cases) == limit else None
+    return CaseList(items=[case_read(c) for c in cases], next_cursor=next_cursor)
+
+
+@router.get("/{number}", response_model=CaseDetail, response_model_by_alias=True)
+async def get_case(number: str, ctx: Ctx) -> CaseDetail:
+    async with ctx.db.sessions() as session:
+        case = await repository.case_by_number(session, parse_number(number), with_articles=True)
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    return CaseDetail(**case_read(case).model_dump(), articles=[article_read(a) for a in case.articles])
+
+
+@router.post("", response_model=CaseRead, status_code=status.HTTP_201_CREATED)
+async def create_case(body: CaseCreate, ctx: Ctx) -> CaseRead:
+    settings: Settings = ctx.settings  # type: ignore[assignment]
+    new = service.NewCase(
+        subject=body.subject,
+        requester_email=str(body.requester.email),
+        requester_name=body.requester.name,
+        body_text=body.body_text,
+        channel=body.channel,
+        queue=body.queue,
+        type=body.type,
+        priority=body.priority,
+        assignee=body.assignee,
+    )
+    async with ctx.db.uow() as uow:
+        case = await service.create_case(uow, settings=settings, new=new)
+        await uow.commit()
+    return case_read(case)
+
+
+@router.patch("/{number}", response_model=CaseRead)
+async def update_case(number: str, body: CaseUpdate, ctx: Ctx, actor: Actor = None) -> CaseRead:
+    changes = body.model_dump(exclude_unset=True, mode="json")
+    async with ctx.db.uow() as uow:
+        try:
+            case = await service.update_case(
+                uow, number=parse_number(number), changes=changes, origin="user", actor=actor
+            )
+        except service.CaseNotFound:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
+        await uow.commit()
+    return case_read(case)
+
+
+@router.post("/{number}/articles", response_model=ArticleRead, status_code=status.HTTP_201_CREATED)
+async def add_article(number: str, body: ArticleCreate, ctx: Ctx, actor: Actor = None) -> ArticleRead:
+    internal = body.internal if body.internal is not None else body.kind == "note"
+    async with ctx.db.uow() as uow:
+        try:
+            article = await service.add_article(
+                uow,
+                number=parse_number(number),
+                kind=body.kind,
+                body_text=body.body_text,
+                subject=body.subject,
+                internal=internal,
+                actor=actor,
+            )
+        except service.CaseNotFound:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
+        await uow.commit()
+    return article_read(article)

@@ -1,0 +1,1 @@
+"""The rules of cases, free of I/O: tested directly."""

@@ -1,0 +1,94 @@
+"""Queries of the cases service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from services.cases.domain.threading import KnownMessage
+from services.cases.models import Article, Case, Counter, Customer, MessageRef
+
+
+async def next_number(session: AsyncSession, *, name: str, first: int) -> int:
+    """Hand out the next number of a counter; the row lock serialises concurrent callers."""
+    result = await session.execute(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+    )
+    value = result.scalar_one_or_none()
+    if value is not None:
+        return int(value)
+    session.add(Counter(name=name, value=first))
+    await session.flush()
+    return first
+
+
+async def customer_by_email(session: AsyncSession, email: str) -> Customer | None:
+    return await session.scalar(select(Customer).where(Customer.email == email.lower()))
+
+
+async def case_by_number(session: AsyncSession, number: int, *, with_articles: bool = False) -> Case | None:
+    query = select(Case).where(Case.number == number)
+    if with_articles:
+        query = query.options(selectinload(Case.articles))
+    return await session.scalar(query)
+
+
+async def existing_numbers(session: AsyncSession, numbers: Sequence[int]) -> set[int]:
+    if not numbers:
+        return set()
+    rows = await session.scalars(select(Case.number).where(Case.number.in_(numbers)))
+    return set(rows)
+
+
+async def known_messages(session: AsyncSession, message_ids: Sequence[str]) -> dict[str, KnownMessage]:
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(MessageRef.rfc_message_id, MessageRef.description, Case.number)
+        .join(Case, Case.id == MessageRef.case_id)
+        .where(MessageRef.rfc_message_id.in_(message_ids))
+    )
+    return {row.rfc_message_id: KnownMessage(row.number, row.description) for row in rows}
+
+
+async def message_ref_exists(session: AsyncSession, message_id: str) -> bool:
+    return (await session.get(MessageRef, message_id)) is not None
+
+
+async def next_article_seq(session: AsyncSession, case_id: str) -> int:
+    current = await session.scalar(select(func.max(Article.seq)).where(Article.case_id == case_id))
+    return int(current or 0) + 1
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str | None = None
+    queue: str | None = None
+    requester: str | None = None
+    text: str | None = None
+
+
+async def list_cases(
+    session: AsyncSession, filters: CaseFilter, *, before_number: int | None, limit: int
+) -> list[Case]:
+    """Newest first by case number; ``before_number`` is the cursor of the previous page."""
+    query = select(Case).order_by(Case.number.desc()).limit(limit)
+    if before_number is not None:
+        query = query.where(Case.number < before_number)
+    if filters.status:
+        query = query.where(Case.status == filters.status)
+    if filters.queue:
+        query = query.where(Case.queue == filters.queue)
+    if filters.requester:
+        requester = select(Customer.id).where(Customer.email == filters.requester.lower())
+        query = query.where(Case.requester_id.in_(requester))
+    if filters.text:
+        # A plain substring match until full-text search lands with the search issue.
+        pattern = f"%{filters.text.lower()}%"
+        in_articles = select(Article.case_id).where(func.lower(Article.body_text).like(pattern))
+        query = query.where(or_(func.lower(Case.subject).like(pattern), Case.id.in_(in_articles)))
+    return list(await session.scalars(query))

@@ -1,0 +1,94 @@
+"""HTTP models of the cases API (the contract scripts and other systems rely on)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from services.cases.domain.statuses import Status
+
+
+class PersonRead(BaseModel):
+    email: str
+    name: str | None = None
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    name: str | None = Field(default=None, max_length=200)
+
+
+class ArticleRead(BaseModel):
+    id: str
+    kind: str
+    internal: bool
+    channel: str
+    from_: PersonRead | None = Field(default=None, alias="from", serialization_alias="from")
+    subject: str
+    body_text: str
+    threaded_by: str | None = None
+    rfc_message_id: str | None = None
+    created_at: datetime
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class CaseRead(BaseModel):
+    number: str
+    subject: str
+    status: str
+    type: str
+    queue: str
+    priority: str
+    channel: str
+    requester: PersonRead
+    assignee: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CaseDetail(CaseRead):
+    articles: list[ArticleRead]
+
+
+class CaseList(BaseModel):
+    items: list[CaseRead]
+    next_cursor: str | None = None
+
+
+Priority = Literal["low", "normal", "high", "critical"]
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=500)
+    requester: PersonIn
+    body_text: str = Field(default="", max_length=1_000_000)
+    channel: Literal["api", "phone", "portal"] = "api"
+    queue: str | None = Field(default=None, min_length=1, max_length=100)
+    type: str | None = Field(default=None, min_length=1, max_length=60)
+    priority: Priority | None = None
+    assignee: str | None = Field(default=None, max_length=200)
+
+
+class CaseUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    priority: Priority | None = None
+    assignee: str | None = Field(default=None, max_length=200)
+    queue: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class ArticleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["reply", "note", "phone"]
+    body_text: str = Field(min_length=1, max_length=1_000_000)
+    subject: str | None = Field(default=None, max_length=500)
+    internal: bool | None = Field(default=None, description="Default: notes are internal, replies public")

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.settings import BaseServiceSettings
+
+
+class Settings(BaseServiceSettings):
+    service: ClassVar[str] = "cases"
+
+    database_url: str | None = Field(default=None, validation_alias="ALLSAK_CASES_DATABASE_URL")
+    case_tag: str = Field(default="Sak", description="Word in the subject tag, as in [Sak#10023]")
+    first_case_number: int = Field(default=10001, ge=1)
+    default_queue: str = "Servicedesk"
+    default_type: str = "incident"
+    default_priority: str = "normal"

@@ -1,0 +1,187 @@
+"""Intake's HTTP routes: thin, one service call each."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+
+from services.intake import service
+from services.intake.schemas import (
+    API_PREFIX,
+    InvalidCursor,
+    MessageRead,
+    QuarantineDetail,
+    QuarantinePageRead,
+    QuarantineRead,
+    ReceiptRead,
+    decode_cursor,
+    encode_cursor,
+)
+from services.intake.settings import Settings
+from shared.app import ServiceContext, context
+
+router = APIRouter(prefix=API_PREFIX, tags=["intake"])
+
+Context = Annotated[ServiceContext, Depends(context)]
+
+MAIL_TYPES = ("message/rfc822", "application/octet-stream", "text/plain")
+_RAW_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "One raw RFC 5322 message, byte for byte",
+        "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in MAIL_TYPES},
+    }
+}
+
+
+def _settings(ctx: ServiceContext) -> Settings:
+    return cast(Settings, ctx.settings)
+
+
+@contextlib.contextmanager
+def _http_errors() -> Iterator[None]:
+    try:
+        yield
+    except service.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except service.AlreadyResolved as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except service.StillQuarantined as exc:
+        detail = {"message": "the message still cannot be read", "reason": exc.reason, "detail": exc.detail}
+        raise HTTPException(status.HTTP_409_CONFLICT, detail) from None
+    except service.RawUnavailable as exc:
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, str(exc)) from None
+
+
+def _check_content_type(value: str | None) -> None:
+    kind = (value or "").split(";", 1)[0].strip().lower()
+    if kind not in MAIL_TYPES:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Type {kind or '(none)'} is not accepted: send the raw message as "
+            f"{', '.join(MAIL_TYPES)}",
+        )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
+    too_large = HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"the message is larger than {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+@router.post(
+    "/mail",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ReceiptRead,
+    response_model_exclude_none=True,
+    openapi_extra=_RAW_BODY,
+    summary="Take in one raw mail message",
+    responses={
+        413: {"description": "Larger than max_message_bytes; nothing stored"},
+        415: {"description": "Not message/rfc822, application/octet-stream or text/plain"},
+        422: {"description": "Empty body"},
+    },
+)
+async def post_mail(request: Request, ctx: Context) -> ReceiptRead:
+    """Stored before the answer; a message that cannot be read is quarantined, never dropped."""
+    settings = _settings(ctx)
+    _check_content_type(request.headers.get("content-type"))
+    raw = await _read_body(request, settings.max_message_bytes)
+    if not raw:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "the message is empty: send the raw message"
+        )
+    receipt = await service.receive_message(
+        ctx.db,
+        ctx.blobs,
+        raw=raw,
+        channel="api",
+        limits=settings.limits,
+        timeout=settings.parse_timeout_seconds,
+    )
+    return ReceiptRead.of(receipt)
+
+
+@router.get("/messages/{message_id}", response_model=MessageRead)
+async def get_message(message_id: str, ctx: Context) -> MessageRead:
+    with _http_errors():
+        return MessageRead.of(await service.message_view(ctx.db, message_id=message_id))
+
+
+@router.get("/quarantine", response_model=QuarantinePageRead)
+async def list_quarantine(
+    ctx: Context,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+    waiting: Annotated[bool | None, Query(description="true: unresolved only; false: resolved only")] = None,
+) -> QuarantinePageRead:
+    try:
+        after = decode_cursor(cursor)
+    except InvalidCursor as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    page = await service.quarantine_page(ctx.db, after=after, limit=limit, waiting=waiting)
+    return QuarantinePageRead(
+        items=[QuarantineRead.of(entry) for entry in page.items], next_cursor=encode_cursor(page.next_after)
+    )
+
+
+@router.get("/quarantine/{quarantine_id}", response_model=QuarantineDetail)
+async def get_quarantine(quarantine_id: str, ctx: Context) -> QuarantineDetail:
+    with _http_errors():
+        return QuarantineDetail.of(await service.quarantine_entry(ctx.db, quarantine_id=quarantine_id))
+
+
+@router.get(
+    "/quarantine/{quarantine_id}/raw",
+    response_class=Response,
+    responses={200: {"content": {"message/rfc822": {}}, "description": "The raw message, byte for byte"}},
+)
+async def get_quarantine_raw(quarantine_id: str, ctx: Context) -> Response:
+    with _http_errors():
+        raw = await service.quarantined_raw(ctx.db, ctx.blobs, quarantine_id=quarantine_id)
+    return Response(
+        raw,
+        media_type="message/rfc822",
+        headers={"Content-Disposition": f'attachment; filename="{quarantine_id}.eml"'},
+    )
+
+
+@router.post(
+    "/quarantine/{quarantine_id}/retry",
+    response_model=QuarantineRead,
+    responses={409: {"description": "Already resolved, or still unreadable (with the reason)"}},
+)
+async def retry_quarantine(quarantine_id: str, ctx: Context) -> QuarantineRead:
+    """Parse again (after a fix or with raised limits); 409 with the reason when it still fails."""
+    settings = _settings(ctx)
+    with _http_errors():
+        entry = await service.retry_quarantined(
+            ctx.db,
+            ctx.blobs,
+            quarantine_id=quarantine_id,
+            limits=settings.limits,
+            timeout=settings.parse_timeout_seconds,
+        )
+    return QuarantineRead.of(entry)
+
+
+@router.post(
+    "/quarantine/{quarantine_id}/discard",
+    response_model=QuarantineRead,
+    responses={409: {"description": "Already resolved"}},
+)
+async def discard_quarantine(quarantine_id: str, ctx: Context) -> QuarantineRead:
+    """Give up on the message; its record and raw bytes stay."""
+    with _http_errors():
+        return QuarantineRead.of(await service.discard_quarantined(ctx.db, quarantine_id=quarantine_id))

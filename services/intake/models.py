@@ -1,0 +1,50 @@
+"""Intake's tables: every stored message, and the quarantine of those that could not be passed on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UtcDateTime, service_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
+class Message(Base):
+    """One raw message intake stored (its bytes are in the blob store), whatever became of it."""
+
+    __tablename__ = "message"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    mailbox: Mapped[str | None] = mapped_column(String(200))
+    # Unique: the same bytes posted again (a retrying provider or poller) are the same message.
+    raw_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(20))
+    sender_email: Mapped[str | None] = mapped_column(String(320))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(Text)
+    rfc_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+
+
+class Quarantine(Base):
+    """A stored message that waits for a person: why, what could be read, and how it ended."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_created_at_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("message.id"), unique=True)
+    reason: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(Text)
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    headers: Mapped[list[list[str]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    resolution: Mapped[str | None] = mapped_column(String(20))

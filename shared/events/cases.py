@@ -1,0 +1,82 @@
+"""Events published by the cases service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.events.base import Event
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    email: str
+    name: str | None = None
+
+
+class CaseCreated(Event):
+    """A case was registered, from any channel."""
+
+    producer = "cases"
+    event = "case_created"
+
+    number: str
+    subject: str
+    status: str
+    type: str
+    queue: str
+    priority: str
+    requester: Person
+    assignee: str | None = None
+    channel: str = Field(description="mail, api, portal, phone")
+    created_at: AwareDatetime
+    source_message_id: str | None = Field(
+        default=None, description="Message-ID of the mail the case was created from"
+    )
+    source_references: list[str] = Field(default_factory=list)
+    suppress_auto_reply: bool = Field(
+        default=False, description="The source was machine-sent or bulk mail: send no acknowledgement"
+    )
+
+
+class ArticleAdded(Event):
+    """An article (inbound mail, public reply, internal note, phone note) was added to a case."""
+
+    producer = "cases"
+    event = "article_added"
+
+    number: str
+    article_id: str
+    kind: str = Field(description="mail_in, web, phone, reply, note")
+    internal: bool = False
+    sender: Person | None = None
+    subject: str = ""
+    body_text: str = Field(default="", description="At most 20,000 characters")
+    channel: str
+    threaded_by: str | None = Field(default=None, description="Why the article joined this case")
+    rfc_message_id: str | None = None
+    created_at: AwareDatetime
+
+
+class FieldChange(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    old: Any = None
+    new: Any = None
+
+
+class CaseUpdated(Event):
+    """Fields of a case changed; carries old and new values and who caused it."""
+
+    producer = "cases"
+    event = "case_updated"
+
+    number: str
+    changes: dict[str, FieldChange]
+    origin: str = Field(description="user, rule, mail, integration")
+    actor: str | None = None
+    status: str
+    queue: str
+    updated_at: AwareDatetime
