@@ -22,7 +22,7 @@ up: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared
+	$(BIN)/mypy shared allsak
 	$(BIN)/lint-imports
 
 test: lint

@@ -32,13 +32,13 @@ class ServiceModule:
         return f"services.{self.name}"
 
     def settings_class(self) -> type[BaseServiceSettings]:
-        return importlib.import_module(f"{self.package}.settings").Settings  # type: ignore[no-any-return]
+        return importlib.import_module(f"{self.package}.settings").Settings
 
     def create_app(self, settings: BaseServiceSettings, runtime: Any) -> Any:
         return importlib.import_module(f"{self.package}.app").create_app(settings, runtime)
 
     def metadata(self) -> MetaData:
-        return importlib.import_module(f"{self.package}.models").Base.metadata  # type: ignore[no-any-return]
+        return importlib.import_module(f"{self.package}.models").Base.metadata
 
     @property
     def migrations(self) -> Path:

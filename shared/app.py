@@ -198,4 +198,5 @@ def _add_health(app: FastAPI, spec: ServiceSpec) -> None:
 
 def context(request: Request) -> ServiceContext:
     """FastAPI dependency: the running service's context."""
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx

@@ -31,6 +31,7 @@ def service_client(
         event_hooks={"request": [propagate]},
     )
 
+
 # The gateway authenticates callers and forwards who they are; services trust these headers
 # only together with the internal token.
 USER_HEADER = "X-Allsak-User"

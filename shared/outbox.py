@@ -32,6 +32,7 @@ from sqlalchemy import (
 from shared import metrics
 from shared.bus.transport import PublishError, Transport
 from shared.db import Database, UtcDateTime
+from shared.waker import CommitWaker
 
 logger = logging.getLogger(__name__)
 
@@ -76,18 +77,17 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.max_backoff = max_backoff
         self.table = outbox_table(db.metadata)
-        self._wake = asyncio.Event()
-        db.on_commit(self._wake.set)
+        self._waker = CommitWaker(db)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._waker.wake()
 
     async def run(self) -> None:
         """Publish until cancelled; wake on local commits, poll for other replicas' rows."""
         backoff = self.poll_seconds
         cycles = 0  # the backlog gauge is refreshed every few idle cycles, not on every wake
         while True:
-            self._wake.clear()
+            self._waker.clear()
             try:
                 published = await self.publish_batch()
                 backoff = self.poll_seconds
@@ -106,10 +106,7 @@ class OutboxRelay:
             cycles += 1
             if cycles % 10 == 1:
                 await self._measure_and_prune()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
+            await self._waker.wait(self.poll_seconds)
 
     async def publish_batch(self) -> int:
         """Publish one batch of unsent rows in order; return how many were published.

@@ -19,7 +19,8 @@ class BaseServiceSettings(BaseSettings):
     service: ClassVar[str]
 
     database_url: str | None = Field(
-        default=None, description="Unset: the embedded mode keeps a SQLite file per service in the data folder"
+        default=None,
+        description="Unset: the embedded mode keeps a SQLite file per service in the data folder",
     )
     amqp_url: str | None = Field(default=None, description="RabbitMQ; unset means the in-process bus")
     data_dir: Path = Path("data")

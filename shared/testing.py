@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -38,7 +38,7 @@ async def wait_for(
         if asyncio.iscoroutine(last) or isinstance(last, Awaitable):
             last = await last
         if last:
-            return last  # type: ignore[no-any-return]
+            return cast(T, last)
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout}s (last value: {last!r})")
         await asyncio.sleep(interval)

@@ -1,0 +1,1 @@
+"""The notify service: outgoing mail (acknowledgements now; replies and notifications later)."""

@@ -1,0 +1,5 @@
+import sys
+
+from allsak.cli import main
+
+main(["run", "reporting", *sys.argv[1:]])
