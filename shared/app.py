@@ -23,7 +23,7 @@ from sqlalchemy import MetaData
 from shared import logging as log_context
 from shared import metrics
 from shared.blobs import BlobStore
-from shared.bus.transport import Subscription, Transport
+from shared.bus.transport import Subscription, Transport, dlq_name
 from shared.db import Database
 from shared.http import CORRELATION_HEADER, INTERNAL_TOKEN_HEADER
 from shared.migrations import upgrade
@@ -89,6 +89,16 @@ async def supervise(name: str, worker: Worker, *, min_delay: float = 0.5, max_de
         await asyncio.sleep(delay)
 
 
+async def watch_dead_letters(
+    service: str, transport: Transport, queues: Sequence[str], *, interval: float = 30.0
+) -> None:
+    """Keep the dead-letter gauge of each consumer queue current, for alerts and dashboards."""
+    while True:
+        for queue in queues:
+            metrics.DEAD_LETTERS.labels(service, queue).set(await transport.depth(dlq_name(queue)))
+        await asyncio.sleep(interval)
+
+
 def create_service_app(spec: ServiceSpec, settings: BaseServiceSettings, runtime: Runtime) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,12 +114,18 @@ def create_service_app(spec: ServiceSpec, settings: BaseServiceSettings, runtime
         try:
             if spec.on_start:
                 await spec.on_start(ctx)
-            workers = [("outbox", relay.run), *((f"worker{i}", w) for i, w in enumerate(spec.workers(ctx)))]
+            subscriptions = spec.subscriptions(ctx)
+            queues = [subscription.queue for subscription in subscriptions]
+            workers = [
+                ("outbox", relay.run),
+                ("dead_letters", lambda: watch_dead_letters(spec.name, runtime.transport, queues)),
+                *((f"worker{i}", w) for i, w in enumerate(spec.workers(ctx))),
+            ]
             tasks = [
                 asyncio.create_task(supervise(f"{spec.name}.{name}", w), name=f"{spec.name}.{name}")
                 for name, w in workers
             ]
-            for subscription in spec.subscriptions(ctx):
+            for subscription in subscriptions:
                 await runtime.transport.consume(subscription)
             logger.info("%s started", spec.name)
             yield
