@@ -13,6 +13,8 @@ import pytest
 from standardwebhooks import Webhook
 
 from allsak.embedded import embedded
+from shared.bus import Message, Subscription
+from shared.events import Envelope, decode
 from shared.testing import wait_for
 from tests.support.mail import make_mail
 from tests.support.receiver import Receiver, receiver
@@ -26,6 +28,7 @@ class Desk:
     api: httpx.AsyncClient
     data: Path
     hook: Receiver
+    events: list[Envelope]
 
     def sent_mails(self) -> list[email.message.EmailMessage]:
         folder = self.data / "mail" / "sent"
@@ -49,10 +52,17 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         "integration": {"webhook_retry_base_seconds": 0.05},
         **{name: {"outbox_poll_seconds": 0.05} for name in ("intake", "cases", "notify", "reporting")},
     }
+    events: list[Envelope] = []
+
+    async def record(message: Message) -> None:
+        events.append(decode(message.body))
+
     async with receiver() as hook, embedded(tmp_path, **overrides) as apps:
+        bus = apps["gateway"].state.ctx.transport
+        await bus.consume(Subscription(queue="test.recorder", patterns=("#",), handler=record))
         transport = httpx.ASGITransport(app=apps["gateway"])
         async with httpx.AsyncClient(transport=transport, base_url="http://allsak") as api:
-            yield Desk(api, tmp_path, hook)
+            yield Desk(api, tmp_path, hook, events)
 
 
 async def test_mail_becomes_case_acknowledgement_reply_kpi_and_signed_webhook(desk: Desk) -> None:
@@ -111,6 +121,28 @@ async def test_mail_becomes_case_acknowledgement_reply_kpi_and_signed_webhook(de
     )
     payload = Webhook(secret).verify(delivery.body, delivery.headers)
     assert payload["data"]["number"] == number
+
+
+async def test_correlation_id_travels_from_the_request_through_every_event(desk: Desk) -> None:
+    raw, _ = make_mail(7)
+    posted = await desk.api.post(
+        "/api/v1/intake/mail",
+        content=raw,
+        headers={**AUTH, "Content-Type": "message/rfc822", "X-Correlation-ID": "corr-e2e-7"},
+    )
+    assert posted.headers["X-Correlation-ID"] == "corr-e2e-7"
+    expected = {
+        "intake.message_received.v1",
+        "cases.case_created.v1",
+        "cases.article_added.v1",
+        "notify.mail_sent.v1",
+    }
+    await wait_for(lambda: expected <= {e.routing_key for e in desk.events})
+    chain = [e for e in desk.events if e.routing_key in expected]
+    assert {e.correlation_id for e in chain} == {"corr-e2e-7"}
+    received = next(e for e in chain if e.routing_key == "intake.message_received.v1")
+    created = next(e for e in chain if e.routing_key == "cases.case_created.v1")
+    assert created.causation_id == str(received.message_id)
 
 
 async def test_garbage_is_quarantined_not_lost(desk: Desk) -> None:
