@@ -7,6 +7,7 @@ the outbox and inbox tables.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -87,9 +88,18 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine = create_async_engine(self.url, **kwargs)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        """Sessions for reading; a unit of work writes."""
+        self._write_sessions = self.sessions
+        self._write_lock: asyncio.Lock | None = None
         if self.is_sqlite:
             _sqlite_pragmas(self.engine.sync_engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+            # SQLite has one writer at a time and makes the others wait by sleeping and polling;
+            # queueing this process's writers on a lock instead keeps the file busy all the time.
+            self._write_lock = asyncio.Lock()
+            self._write_sessions = async_sessionmaker(
+                self.engine.execution_options(allsak_write=True), expire_on_commit=False
+            )
 
     @property
     def is_sqlite(self) -> bool:
@@ -133,8 +143,9 @@ def _sqlite_pragmas(sync_engine: Any) -> None:
     @event.listens_for(sync_engine, "begin")
     def _begin(conn: Any) -> None:
         # A deferred transaction that reads and then writes can fail with SQLITE_BUSY at once
-        # when another writer got there first; taking the write lock up front makes it wait.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # when another writer got there first; a unit of work takes the write lock up front.
+        write = conn.get_execution_options().get("allsak_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 class UnitOfWork:
@@ -142,10 +153,12 @@ class UnitOfWork:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.session: AsyncSession = db.sessions()
+        self.session: AsyncSession = db._write_sessions()
         self._committed = False
 
     async def __aenter__(self) -> UnitOfWork:
+        if self.db._write_lock is not None:
+            await self.db._write_lock.acquire()
         return self
 
     async def __aexit__(
@@ -155,7 +168,11 @@ class UnitOfWork:
             if not self._committed:
                 await self.session.rollback()
         finally:
-            await self.session.close()
+            try:
+                await self.session.close()
+            finally:
+                if self.db._write_lock is not None:
+                    self.db._write_lock.release()
 
     def now(self) -> datetime:
         return self.db.clock()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+
+from shared.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -136,23 +136,9 @@ class FolderSender:
 
     async def send(self, *, raw: bytes, sender: str, recipients: list[str], message_id: str) -> None:
         try:
-            await asyncio.to_thread(self._write, self.path_for(message_id), raw)
+            await asyncio.to_thread(write_atomically, self.path_for(message_id), raw)
         except OSError as exc:
             raise DeliveryError(f"cannot write mail file: {exc}", permanent=False) from exc
-
-    def _write(self, target: Path, raw: bytes) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Written under a dot name and renamed: a reader of *.eml never sees half a message.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(raw)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
 
 def build_sender(*, smtp_url: str | None, mail_dir: Path, timeout: float) -> MailSender:

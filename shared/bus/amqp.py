@@ -20,7 +20,6 @@ import aiormq
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError, ChannelNotFoundEntity
 
-from shared.bus.memory import redelivery_delay
 from shared.bus.topics import DLQ_ARGUMENTS, EXCHANGE_TYPES, queue_arguments
 from shared.bus.transport import (
     DEAD_LETTER_EXCHANGE,
@@ -30,6 +29,7 @@ from shared.bus.transport import (
     PublishError,
     Subscription,
     dlq_name,
+    redelivery_delay,
 )
 
 logger = logging.getLogger(__name__)

@@ -27,17 +27,13 @@ from shared.bus.transport import (
     PublishError,
     Subscription,
     dlq_name,
+    redelivery_delay,
 )
 
 logger = logging.getLogger(__name__)
 
 # The exchanges publishers and consumers use; the dead-letter exchange is the broker's own.
 _EXCHANGES = frozenset(name for name, kind in EXCHANGE_TYPES.items() if kind == "topic")
-
-
-def redelivery_delay(delivery_count: int, base: float) -> float:
-    """How long a failed delivery is held before it goes back, so a poison message cannot spin."""
-    return min(base * delivery_count, 2.0)
 
 
 @dataclass

@@ -25,6 +25,11 @@ def dlq_name(queue: str) -> str:
     return f"{queue}.dlq"
 
 
+def redelivery_delay(delivery_count: int, base: float) -> float:
+    """How long a failed delivery is held before it goes back, so a poison message cannot spin."""
+    return min(base * delivery_count, 2.0)
+
+
 @dataclass(frozen=True)
 class Message:
     """One delivery of a message as a handler sees it."""
