@@ -290,6 +290,7 @@ async def _add_article(
             threaded_by=threaded_by,
             rfc_message_id=article.rfc_message_id,
             created_at=now,
+            intake_message_id=article.intake_message_id,
         )
     )
     return article

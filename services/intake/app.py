@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.intake import api, service
+from services.intake.mailboxes import api as mailbox_api
 from services.intake.models import Base
 from services.intake.settings import Settings
 from shared.app import ServiceContext, ServiceSpec, create_service_app
@@ -29,7 +30,7 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         name="intake",
         metadata=Base.metadata,
         migrations=MIGRATIONS,
-        routers=[api.router],
+        routers=[api.router, mailbox_api.router],
         on_start=_on_start,
         readiness=_readiness,
     )

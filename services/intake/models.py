@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime, service_metadata
@@ -48,3 +49,25 @@ class Quarantine(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     resolution: Mapped[str | None] = mapped_column(String(20))
+
+
+class Mailbox(Base):
+    """A mail address (with aliases) we take mail for: its channel, routing and policies."""
+
+    __tablename__ = "mailbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    addresses: Mapped[list[str]] = mapped_column(JSON)
+    channel: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    imap: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A password or an XOAUTH2 token; never returned by the API.
+    secret: Mapped[str | None] = mapped_column(Text)
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    routing: Mapped[dict[str, Any]] = mapped_column(JSON)
+    partner_pattern: Mapped[str | None] = mapped_column(String(500))
+    unknown_senders: Mapped[str] = mapped_column(String(20), default="create")
+    automatic_mail: Mapped[str] = mapped_column(String(20), default="register")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -58,6 +58,7 @@ class ArticleAdded(Event):
     threaded_by: str | None = Field(default=None, description="Why the article joined this case")
     rfc_message_id: str | None = None
     created_at: AwareDatetime
+    intake_message_id: str | None = Field(default=None, description="Intake's id of the mail it came from")
 
 
 class FieldChange(BaseModel):
@@ -80,3 +81,17 @@ class CaseUpdated(Event):
     status: str
     queue: str
     updated_at: AwareDatetime
+
+
+class MailRejected(Event):
+    """The cases service would not take a mail (unknown sender where the mailbox forbids new
+    customers, a bounce of nothing we sent); intake quarantines it or keeps it as a record."""
+
+    producer = "cases"
+    event = "mail_rejected"
+
+    intake_message_id: str
+    reason: str = Field(description="unknown_sender, bounce_unmatched")
+    action: str = Field(description="quarantine or drop")
+    detail: str = ""
+    rejected_at: AwareDatetime

@@ -1,0 +1,1 @@
+"""Mailboxes: the addresses intake takes mail for, with their channel, routing and policies."""
