@@ -8,6 +8,7 @@ import logging
 import secrets
 import tempfile
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -19,6 +20,18 @@ from shared.migrations import autogenerate, current, upgrade
 from shared.runtime import Runtime
 
 logger = logging.getLogger("allsak")
+
+
+class GracefulServer(uvicorn.Server):
+    """Stops on SIGINT/SIGTERM and returns, so that the services' own shutdown runs afterwards.
+
+    uvicorn re-raises the signal once it has stopped serving, which would end the process
+    before the outbox relays, consumers and database pools are closed.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,7 +100,7 @@ async def _up(data: Path, host: str, port: int, *, demo: bool) -> None:
             )
         config = uvicorn.Config(apps["gateway"], host=host, port=port, lifespan="off", log_config=None)
         logger.info("Allsak is up on http://%s:%d (data in %s)", host, port, data)
-        await uvicorn.Server(config).serve()
+        await GracefulServer(config).serve()
 
 
 async def _run(name: str, host: str, port: int) -> None:
@@ -97,7 +110,7 @@ async def _run(name: str, host: str, port: int) -> None:
     async with Runtime.distributed(settings) as runtime:
         app = module.create_app(settings, runtime)
         config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
-        await uvicorn.Server(config).serve()
+        await GracefulServer(config).serve()
 
 
 async def _migrate(names: list[str], *, show: bool) -> None:
