@@ -44,3 +44,5 @@ def configure(level: str = "INFO", json_lines: bool = True) -> None:
     # aio-pika logs every reconnect attempt at INFO; our transport reports outages itself.
     logging.getLogger("aiormq").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("aio_pika").setLevel(max(root.level, logging.WARNING))
+    # aiosmtpd logs every SMTP command with the addresses in it: noise, and personal data.
+    logging.getLogger("mail.log").setLevel(max(root.level, logging.WARNING))

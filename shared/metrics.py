@@ -40,6 +40,9 @@ INTAKE_QUARANTINE_WAITING = Gauge("allsak_intake_quarantine_waiting", "Quarantin
 CASES_CREATED = Counter("allsak_cases_cases_created_total", "Cases registered", ["channel"])
 NOTIFY_SENT = Counter("allsak_notify_mails_sent_total", "Mails sent", ["kind"])
 NOTIFY_FAILED = Counter("allsak_notify_mails_failed_total", "Mail send attempts that failed", ["kind"])
+NOTIFY_SUPPRESSED = Counter(
+    "allsak_notify_mails_suppressed_total", "Automatic mails not sent (cap, own address)", ["kind"]
+)
 WEBHOOK_DELIVERIES = Counter(
     "allsak_integration_webhook_deliveries_total", "Webhook delivery attempts", ["outcome"]
 )

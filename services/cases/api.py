@@ -11,6 +11,7 @@ from services.cases.models import Article, Case
 from services.cases.schemas import (
     ArticleCreate,
     ArticleRead,
+    AttachmentRead,
     CaseCreate,
     CaseDetail,
     CaseList,
@@ -40,6 +41,8 @@ def case_read(case: Case) -> CaseRead:
         channel=case.channel,
         requester=PersonRead(email=case.requester.email, name=case.requester.name),
         assignee=case.assignee,
+        group=case.group,
+        follow_up_of=str(case.follow_up_of) if case.follow_up_of is not None else None,
         created_at=case.created_at,
         updated_at=case.updated_at,
     )
@@ -57,6 +60,9 @@ def article_read(article: Article) -> ArticleRead:
         body_text=article.body_text,
         threaded_by=article.threaded_by,
         rfc_message_id=article.rfc_message_id,
+        reply_text=article.reply_text,
+        html_sha256=article.html_sha256,
+        attachments=[AttachmentRead.model_validate(a) for a in article.attachments or []],
         created_at=article.created_at,
     )
 

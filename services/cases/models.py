@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UtcDateTime, service_metadata
@@ -23,13 +24,40 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class Organisation(Base):
+    """A customer organisation; new customers whose mail domain it lists belong to it."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # Mail domains, lower case: ["kommune.no", "skole.kommune.no"]; subdomains match too.
+    domains: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
 class Customer(Base):
     __tablename__ = "customer"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # The primary address (lower case); it is also one of the customer's ``customer_address`` rows.
     email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class CustomerAddress(Base):
+    """A mail address of a customer (the primary one and aliases); mail is matched through it."""
+
+    __tablename__ = "customer_address"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower case
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    # Set by a permanent bounce: no automatic mail goes to the address any more.
+    undeliverable_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    undeliverable_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Case(Base):
@@ -45,8 +73,14 @@ class Case(Base):
     channel: Mapped[str] = mapped_column(String(20), nullable=False)
     requester_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), nullable=False, index=True)
     assignee: Mapped[str | None] = mapped_column(String(200))
+    # The group that works the case, as routing named it (the case-model issue makes it a real group).
+    group: Mapped[str | None] = mapped_column(String(100))
+    # Number of the closed case a late reply was about (a follow-up case).
+    follow_up_of: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    # When the case last became closed; None while it is not closed.
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     requester: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
     articles: Mapped[list[Article]] = relationship(
@@ -70,6 +104,13 @@ class Article(Base):
     rfc_message_id: Mapped[str | None] = mapped_column(String(998))
     intake_message_id: Mapped[str | None] = mapped_column(String(36))
     threaded_by: Mapped[str | None] = mapped_column(String(500))
+    # From mail: the new text without quoted history (timeline preview), the sanitised HTML body
+    # and the attachments, both in the blob store by content hash.
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    html_sha256: Mapped[str | None] = mapped_column(String(64))
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Text the case search finds besides body_text: forwarded messages, attachment names.
+    search_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
     case: Mapped[Case] = relationship(back_populates="articles", lazy="raise")
@@ -86,4 +127,22 @@ class MessageRef(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), nullable=False, index=True)
     direction: Mapped[str] = mapped_column(String(10), nullable=False)
     description: Mapped[str] = mapped_column(String(200), nullable=False)
+    # Inbound: intake's id of the message, to tell a re-run of it from the same mail taken twice.
+    intake_message_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class CaseExternalRef(Base):
+    """An external system's case number for a case (a partner's INC0012345), per source."""
+
+    __tablename__ = "case_external_ref"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), nullable=False, index=True)
+    reference: Mapped[str] = mapped_column(String(200), nullable=False)
+    # Where the reference was seen: "mailbox:<id>" for a partner mailbox. A reference names
+    # one case per source; two partners may well use the same numbering.
+    source: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (UniqueConstraint("source", "reference", name="uq_case_external_ref_source_reference"),)

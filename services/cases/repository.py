@@ -9,8 +9,19 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.cases.domain.threading import KnownMessage
-from services.cases.models import Article, Case, Counter, Customer, MessageRef
+from services.cases.domain.customers import OrganisationDomains
+from services.cases.domain.statuses import Status
+from services.cases.domain.threading import CaseState, KnownMessage
+from services.cases.models import (
+    Article,
+    Case,
+    CaseExternalRef,
+    Counter,
+    Customer,
+    CustomerAddress,
+    MessageRef,
+    Organisation,
+)
 
 
 async def next_number(session: AsyncSession, *, name: str, first: int) -> int:
@@ -27,7 +38,19 @@ async def next_number(session: AsyncSession, *, name: str, first: int) -> int:
 
 
 async def customer_by_email(session: AsyncSession, email: str) -> Customer | None:
-    return await session.scalar(select(Customer).where(Customer.email == email.lower()))
+    """The customer with this address among their addresses (primary or alias), any case."""
+    owner = select(CustomerAddress.customer_id).where(CustomerAddress.email == email.strip().lower())
+    return await session.scalar(select(Customer).where(Customer.id.in_(owner)))
+
+
+async def customer_address(session: AsyncSession, email: str) -> CustomerAddress | None:
+    return await session.get(CustomerAddress, email.strip().lower())
+
+
+async def organisation_domains(session: AsyncSession) -> list[OrganisationDomains]:
+    # Every organisation: few enough for now; an indexed domain table comes with customer-360.
+    rows = await session.execute(select(Organisation.id, Organisation.domains))
+    return [OrganisationDomains(row.id, list(row.domains or [])) for row in rows]
 
 
 async def case_by_number(session: AsyncSession, number: int, *, with_articles: bool = False) -> Case | None:
@@ -53,6 +76,39 @@ async def known_messages(session: AsyncSession, message_ids: Sequence[str]) -> d
         .where(MessageRef.rfc_message_id.in_(message_ids))
     )
     return {row.rfc_message_id: KnownMessage(row.number, row.description) for row in rows}
+
+
+async def case_state(session: AsyncSession, number: int) -> CaseState | None:
+    """Status and closing time of a case, and its newest follow-up that is not closed."""
+    row = (
+        await session.execute(select(Case.status, Case.closed_at).where(Case.number == number))
+    ).one_or_none()
+    if row is None:
+        return None
+    follow_up = await session.scalar(
+        select(func.max(Case.number)).where(Case.follow_up_of == number, Case.status != Status.CLOSED.value)
+    )
+    return CaseState(number, row.status, row.closed_at, follow_up)
+
+
+async def cases_by_external_ref(
+    session: AsyncSession, *, source: str, references: Sequence[str]
+) -> dict[str, int]:
+    if not references:
+        return {}
+    rows = await session.execute(
+        select(CaseExternalRef.reference, Case.number)
+        .join(Case, Case.id == CaseExternalRef.case_id)
+        .where(CaseExternalRef.source == source, CaseExternalRef.reference.in_(references))
+    )
+    return {row.reference: row.number for row in rows}
+
+
+async def intake_id_of_message(session: AsyncSession, message_id: str) -> str | None:
+    """Intake's id of the message that brought this Message-ID in, if it came in."""
+    return await session.scalar(
+        select(MessageRef.intake_message_id).where(MessageRef.rfc_message_id == message_id)
+    )
 
 
 async def message_ref_exists(session: AsyncSession, message_id: str) -> bool:
@@ -84,11 +140,15 @@ async def list_cases(
     if filters.queue:
         query = query.where(Case.queue == filters.queue)
     if filters.requester:
-        requester = select(Customer.id).where(Customer.email == filters.requester.lower())
+        requester = select(CustomerAddress.customer_id).where(
+            CustomerAddress.email == filters.requester.strip().lower()
+        )
         query = query.where(Case.requester_id.in_(requester))
     if filters.text:
         # A plain substring match until full-text search lands with the search issue.
         pattern = f"%{filters.text.lower()}%"
-        in_articles = select(Article.case_id).where(func.lower(Article.body_text).like(pattern))
+        in_articles = select(Article.case_id).where(
+            or_(func.lower(Article.body_text).like(pattern), func.lower(Article.search_text).like(pattern))
+        )
         query = query.where(or_(func.lower(Case.subject).like(pattern), Case.id.in_(in_articles)))
     return list(await session.scalars(query))

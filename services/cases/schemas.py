@@ -22,6 +22,19 @@ class PersonIn(BaseModel):
     name: str | None = Field(default=None, max_length=200)
 
 
+class AttachmentRead(BaseModel):
+    """A part of a mail in the blob store, by content hash (no download route yet: the access
+    issue adds one, checking that the caller may see the case)."""
+
+    sha256: str
+    filename: str | None = None
+    content_type: str
+    size: int
+    disposition: str = "attachment"
+    content_id: str | None = None
+    kind: str = "file"
+
+
 class ArticleRead(BaseModel):
     id: str
     kind: str
@@ -32,6 +45,9 @@ class ArticleRead(BaseModel):
     body_text: str
     threaded_by: str | None = None
     rfc_message_id: str | None = None
+    reply_text: str | None = Field(default=None, description="From mail: the new text, without quotes")
+    html_sha256: str | None = Field(default=None, description="From mail: sanitised HTML in the blob store")
+    attachments: list[AttachmentRead] = Field(default_factory=list)
     created_at: datetime
 
     model_config = ConfigDict(populate_by_name=True)
@@ -47,6 +63,8 @@ class CaseRead(BaseModel):
     channel: str
     requester: PersonRead
     assignee: str | None = None
+    group: str | None = None
+    follow_up_of: str | None = Field(default=None, description="Number of the closed case this follows up")
     created_at: datetime
     updated_at: datetime
 

@@ -1,4 +1,7 @@
-"""Use cases of the cases service: each changes state and emits its events in one unit of work."""
+"""Use cases of the cases service: each changes state and emits its events in one unit of work.
+
+Mail has its own module (``services.cases.mail``): threading, routing, bounces and rejects.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from services.cases import repository
-from services.cases.domain import threading
-from services.cases.domain.statuses import Status, status_after_customer_mail
-from services.cases.models import Article, Case, Customer, MessageRef
+from services.cases.domain.customers import normalise_address, organisation_for
+from services.cases.domain.statuses import Status
+from services.cases.models import Article, Case, Customer, CustomerAddress, MessageRef
 from services.cases.settings import Settings
 from shared import metrics
 from shared.db import UnitOfWork
 from shared.events.cases import ArticleAdded, CaseCreated, CaseUpdated, FieldChange, Person
 from shared.events.intake import MessageReceived
-from shared.events.notify import MailSent
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ class NewCase:
     type: str | None = None
     priority: str | None = None
     assignee: str | None = None
+    group: str | None = None
+    follow_up_of: int | None = None
 
 
 def case_number_text(case: Case) -> str:
@@ -45,14 +49,32 @@ def case_number_text(case: Case) -> str:
 
 
 async def find_or_create_customer(uow: UnitOfWork, *, email: str, name: str | None) -> Customer:
-    """Customers are found by address, case-insensitively; unknown senders become customers."""
+    """Customers are found by any of their addresses, case-insensitively; unknown senders become
+    customers, in the organisation that lists their mail domain."""
     customer = await repository.customer_by_email(uow.session, email)
     if customer is None:
-        customer = Customer(id=str(uow.db.ids()), email=email.lower(), name=name, created_at=uow.now())
-        uow.session.add(customer)
-        await uow.session.flush()
-    elif name and not customer.name:
+        return await create_customer(uow, email=email, name=name)
+    if name and not customer.name:
         customer.name = name
+    return customer
+
+
+async def create_customer(uow: UnitOfWork, *, email: str, name: str | None) -> Customer:
+    """A new customer with ``email`` as primary address; two creating the same address at once
+    collide on its unique key, and the bus redelivers the loser, which then finds the winner."""
+    address = normalise_address(email)
+    organisations = await repository.organisation_domains(uow.session)
+    customer = Customer(
+        id=str(uow.db.ids()),
+        email=address,
+        name=name,
+        organisation_id=organisation_for(address, organisations),
+        created_at=uow.now(),
+    )
+    uow.session.add(customer)
+    await uow.session.flush()
+    uow.session.add(CustomerAddress(email=address, customer_id=customer.id, created_at=customer.created_at))
+    await uow.session.flush()
     return customer
 
 
@@ -63,8 +85,13 @@ async def create_case(
     new: NewCase,
     source: MessageReceived | None = None,
     reason: str | None = None,
+    suppress_auto_reply: bool = False,
 ) -> Case:
-    """Register a case with its first article; a mail's Message-ID is remembered for threading."""
+    """Register a case with its first article; a mail's Message-ID is remembered for threading.
+
+    ``CaseCreated.requester`` carries the address the case came from (an alias, perhaps): the
+    acknowledgement goes where the customer wrote from.
+    """
     now = uow.now()
     customer = await find_or_create_customer(uow, email=new.requester_email, name=new.requester_name)
     number = await repository.next_number(uow.session, name="case", first=settings.first_case_number)
@@ -80,6 +107,8 @@ async def create_case(
         requester_id=customer.id,
         requester=customer,
         assignee=new.assignee,
+        group=new.group,
+        follow_up_of=new.follow_up_of,
         created_at=now,
         updated_at=now,
     )
@@ -93,25 +122,25 @@ async def create_case(
             type=case.type,
             queue=case.queue,
             priority=case.priority,
-            requester=Person(email=customer.email, name=customer.name),
+            requester=Person(email=normalise_address(new.requester_email), name=customer.name),
             assignee=case.assignee,
             channel=case.channel,
             created_at=now,
             source_message_id=source.rfc_message_id if source else None,
             source_references=list(source.references) if source else [],
-            suppress_auto_reply=bool(source and source.auto_submitted),
+            suppress_auto_reply=suppress_auto_reply or bool(source and source.auto_submitted),
         )
     )
     metrics.CASES_CREATED.labels(case.channel).inc()
     kind = "mail_in" if source else ("phone" if new.channel == "phone" else "web")
-    await _add_article(
+    await add_case_article(
         uow,
         case,
         now=now,
         kind=kind,
         internal=False,
         channel=new.channel,
-        sender=Person(email=customer.email, name=new.requester_name or customer.name),
+        sender=Person(email=normalise_address(new.requester_email), name=new.requester_name or customer.name),
         subject=case.subject,
         body_text=new.body_text,
         source=source,
@@ -120,61 +149,12 @@ async def create_case(
     return case
 
 
-async def register_mail(uow: UnitOfWork, *, settings: Settings, mail: MessageReceived) -> Case | None:
-    """An inbound mail becomes a new case, or an article on the case it threads to."""
-    if mail.rfc_message_id and await repository.message_ref_exists(uow.session, mail.rfc_message_id):
-        # The same mail taken twice (another channel, a poller retry): one article is enough.
-        logger.info("mail %s already registered; ignored", mail.rfc_message_id)
-        return None
-    referenced = threading.referenced_ids(mail.in_reply_to, mail.references)
-    decision = threading.decide(
-        subject=mail.subject,
-        tag=settings.case_tag,
-        existing_numbers=await repository.existing_numbers(
-            uow.session, threading.tagged_numbers(mail.subject, settings.case_tag)
-        ),
-        in_reply_to=mail.in_reply_to,
-        references=mail.references,
-        known_messages=await repository.known_messages(uow.session, referenced),
-    )
-    if decision.case_number is None:
-        new = NewCase(
-            subject=mail.subject,
-            requester_email=mail.sender_email,
-            requester_name=mail.sender_name,
-            body_text=mail.text_body,
-            channel="mail",
-        )
-        return await create_case(uow, settings=settings, new=new, source=mail, reason=decision.reason)
-    case = await _case(uow, decision.case_number)
-    await _add_article(
-        uow,
-        case,
-        kind="mail_in",
-        internal=False,
-        channel="mail",
-        sender=Person(email=mail.sender_email, name=mail.sender_name),
-        subject=mail.subject,
-        body_text=mail.text_body,
-        source=mail,
-        threaded_by=decision.reason,
-    )
-    await _change(
-        uow,
-        case,
-        {"status": status_after_customer_mail(Status(case.status)).value},
-        origin="mail",
-        actor=mail.sender_email,
-    )
-    return case
-
-
 async def update_case(
     uow: UnitOfWork, *, number: int, changes: dict[str, Any], origin: str, actor: str | None
 ) -> Case:
     """Change status, priority, assignee or queue; every real change is one event with old and new."""
-    case = await _case(uow, number)
-    await _change(uow, case, changes, origin=origin, actor=actor)
+    case = await get_case(uow, number)
+    await change_case(uow, case, changes, origin=origin, actor=actor)
     return case
 
 
@@ -189,8 +169,8 @@ async def add_article(
     actor: str | None,
 ) -> Article:
     """An agent's public reply or internal note on a case."""
-    case = await _case(uow, number)
-    article = await _add_article(
+    case = await get_case(uow, number)
+    article = await add_case_article(
         uow,
         case,
         kind=kind,
@@ -203,37 +183,18 @@ async def add_article(
         threaded_by=None,
     )
     if kind == "reply" and case.status == Status.NEW.value:
-        await _change(uow, case, {"status": Status.OPEN.value}, origin="user", actor=actor)
+        await change_case(uow, case, {"status": Status.OPEN.value}, origin="user", actor=actor)
     return article
 
 
-async def record_sent_mail(uow: UnitOfWork, *, mail: MailSent) -> None:
-    """Remember the Message-ID of mail we sent on a case, so that replies to it thread there."""
-    if not mail.case_number or await repository.message_ref_exists(uow.session, mail.rfc_message_id):
-        return
-    case = await repository.case_by_number(uow.session, int(mail.case_number))
-    if case is None:
-        logger.warning("mail %s names unknown case %s", mail.rfc_message_id, mail.case_number)
-        return
-    uow.session.add(
-        MessageRef(
-            rfc_message_id=mail.rfc_message_id,
-            case_id=case.id,
-            direction="out",
-            description="acknowledgement" if mail.kind == "acknowledgement" else f"our {mail.kind}",
-            created_at=uow.now(),
-        )
-    )
-
-
-async def _case(uow: UnitOfWork, number: int) -> Case:
+async def get_case(uow: UnitOfWork, number: int) -> Case:
     case = await repository.case_by_number(uow.session, number)
     if case is None:
         raise CaseNotFound(number)
     return case
 
 
-async def _add_article(
+async def add_case_article(
     uow: UnitOfWork,
     case: Case,
     *,
@@ -247,6 +208,7 @@ async def _add_article(
     threaded_by: str | None,
     now: datetime | None = None,
 ) -> Article:
+    """Add an article; from mail it keeps the reply text, HTML and attachments by reference."""
     now = now or uow.now()
     article = Article(
         id=str(uow.db.ids()),
@@ -262,6 +224,10 @@ async def _add_article(
         rfc_message_id=source.rfc_message_id if source else None,
         intake_message_id=source.id if source else None,
         threaded_by=threaded_by,
+        reply_text=source.reply_text if source else None,
+        html_sha256=source.html_sha256 if source else None,
+        attachments=[a.model_dump() for a in source.attachments] if source and source.attachments else None,
+        search_text=_search_text(source),
         created_at=now,
     )
     uow.session.add(article)
@@ -272,6 +238,7 @@ async def _add_article(
                 case_id=case.id,
                 direction="in",
                 description="a message received",
+                intake_message_id=source.id,
                 created_at=now,
             )
         )
@@ -296,7 +263,7 @@ async def _add_article(
     return article
 
 
-async def _change(
+async def change_case(
     uow: UnitOfWork, case: Case, changes: dict[str, Any], *, origin: str, actor: str | None
 ) -> None:
     diff = {
@@ -309,6 +276,8 @@ async def _change(
     now = uow.now()
     for field, change in diff.items():
         setattr(case, field, change.new)
+    if "status" in diff:
+        case.closed_at = now if case.status == Status.CLOSED.value else None
     case.updated_at = now
     await uow.session.flush()
     await uow.emit(
@@ -322,3 +291,12 @@ async def _change(
             updated_at=now,
         )
     )
+
+
+def _search_text(source: MessageReceived | None) -> str | None:
+    """What search finds in a mail besides its body: forwarded messages and attachment names."""
+    if source is None:
+        return None
+    names = [a.filename for a in source.attachments if a.filename]
+    text = "\n".join(part for part in [source.forwarded_text.strip(), *names] if part)
+    return text or None

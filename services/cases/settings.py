@@ -16,3 +16,8 @@ class Settings(BaseServiceSettings):
     default_queue: str = "Servicedesk"
     default_type: str = "incident"
     default_priority: str = "normal"
+    reopen_within_days: int = Field(
+        default=14,
+        ge=0,
+        description="A reply to a case closed fewer days ago reopens it; later it starts a follow-up case",
+    )

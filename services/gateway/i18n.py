@@ -51,6 +51,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind.reply": "svar",
         "kind.note": "notat",
         "kind.phone": "telefon",
+        "kind.delivery_failure": "leveringsfeil",
     },
     "en": {
         "app": "Allsak",
@@ -94,6 +95,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind.reply": "reply",
         "kind.note": "note",
         "kind.phone": "phone",
+        "kind.delivery_failure": "delivery failure",
     },
 }
 

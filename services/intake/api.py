@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
+from email.utils import getaddresses
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from services.intake import service
 from services.intake.schemas import (
@@ -28,11 +32,30 @@ router = APIRouter(prefix=API_PREFIX, tags=["intake"])
 Context = Annotated[ServiceContext, Depends(context)]
 
 MAIL_TYPES = ("message/rfc822", "application/octet-stream", "text/plain")
+FORM_TYPE = "multipart/form-data"
+# Where inbound-mail providers put the raw message: SendGrid "send raw", Mailgun's MIME route, others.
+FORM_FIELDS = ("email", "body-mime", "message", "raw", "mime")
+# Room for the provider's other form fields (headers, envelope, spam report) beside the message.
+FORM_OVERHEAD = 1024 * 1024
 _RAW_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "One raw RFC 5322 message, byte for byte",
-        "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in MAIL_TYPES},
+        "description": "One raw RFC 5322 message, byte for byte; or a provider's inbound-mail form",
+        "content": {
+            **{kind: {"schema": {"type": "string", "format": "binary"}} for kind in MAIL_TYPES},
+            FORM_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "description": f"The raw message in the first present of: {', '.join(FORM_FIELDS)}",
+                    "properties": {
+                        **{name: {"type": "string", "format": "binary"} for name in FORM_FIELDS},
+                        "envelope": {"type": "string", "description": 'JSON {"to": [...], "from": ...}'},
+                        "recipient": {"type": "string", "description": "Envelope recipients"},
+                        "to": {"type": "string", "description": "Recipients, when no envelope is sent"},
+                    },
+                }
+            },
+        },
     }
 }
 
@@ -56,14 +79,15 @@ def _http_errors() -> Iterator[None]:
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, str(exc)) from None
 
 
-def _check_content_type(value: str | None) -> None:
+def _check_content_type(value: str | None) -> str:
     kind = (value or "").split(";", 1)[0].strip().lower()
-    if kind not in MAIL_TYPES:
+    if kind not in (*MAIL_TYPES, FORM_TYPE):
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             f"Content-Type {kind or '(none)'} is not accepted: send the raw message as "
-            f"{', '.join(MAIL_TYPES)}",
+            f"{', '.join(MAIL_TYPES)}, or as a field of {FORM_TYPE}",
         )
+    return kind
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -80,6 +104,85 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def _form_fields(content_type: str, body: bytes) -> dict[str, bytes]:
+    """Each field of a multipart/form-data body as its exact bytes (text fields too; the first of a name wins).
+
+    Starlette decodes text fields to str, which cannot give back 8-bit bytes exactly.
+    """
+    boundary = parse_options_header(content_type)[1].get(b"boundary")
+    if not boundary:
+        raise FormParserError("no boundary in the Content-Type")
+    fields: dict[str, bytes] = {}
+    names: list[str | None] = []
+    header, value, data = bytearray(), bytearray(), bytearray()
+
+    def on_part_begin() -> None:
+        data.clear()
+        names.append(None)
+
+    def on_header_end() -> None:
+        if header.lower() == b"content-disposition":
+            name = parse_options_header(bytes(value))[1].get(b"name")
+            names[-1] = name.decode("utf-8", "replace") if name is not None else None
+        header.clear()
+        value.clear()
+
+    def on_part_end() -> None:
+        if names[-1] is not None:
+            fields.setdefault(names[-1], bytes(data))
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": lambda b, start, end: header.extend(b[start:end]),
+            "on_header_value": lambda b, start, end: value.extend(b[start:end]),
+            "on_header_end": on_header_end,
+            "on_part_data": lambda b, start, end: data.extend(b[start:end]),
+            "on_part_end": on_part_end,
+        },
+    )
+    parser.write(body)
+    parser.finalize()
+    return fields
+
+
+def _form_recipients(fields: dict[str, bytes]) -> list[str]:
+    """Envelope recipients a provider sent: ``envelope`` (JSON, SendGrid), else ``recipient``, else ``to``."""
+    text = {
+        name: fields[name].decode("utf-8", "replace")
+        for name in ("envelope", "recipient", "to")
+        if name in fields
+    }
+    found: list[str] = []
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        to = json.loads(text.get("envelope", "")).get("to") or []
+        found = [to] if isinstance(to, str) else [str(a) for a in to]
+    if not found:
+        found = [text.get("recipient") or text.get("to") or ""]
+    return [address for _, address in getaddresses(found) if "@" in address]
+
+
+async def _read_form(request: Request, limit: int) -> tuple[bytes, list[str]]:
+    """The raw message in a provider's form, and the envelope recipients it names."""
+    body = await _read_body(request, limit + FORM_OVERHEAD)
+    try:
+        fields = _form_fields(request.headers.get("content-type", ""), body)
+    except FormParserError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"not a readable {FORM_TYPE} body: {exc}"
+        ) from None
+    name = next((name for name in FORM_FIELDS if name in fields), None)
+    if name is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"no raw message in the form: send it in one of the fields {', '.join(FORM_FIELDS)}",
+        )
+    if len(fields[name]) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"the message is larger than {limit} bytes")
+    return fields[name], _form_recipients(fields)
+
+
 @router.post(
     "/mail",
     status_code=status.HTTP_202_ACCEPTED,
@@ -89,15 +192,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
     summary="Take in one raw mail message",
     responses={
         413: {"description": "Larger than max_message_bytes; nothing stored"},
-        415: {"description": "Not message/rfc822, application/octet-stream or text/plain"},
-        422: {"description": "Empty body"},
+        415: {
+            "description": "Not message/rfc822, application/octet-stream, text/plain or multipart/form-data"
+        },
+        422: {"description": "Empty body, or a form without a raw message field"},
     },
 )
 async def post_mail(request: Request, ctx: Context) -> ReceiptRead:
-    """Stored before the answer; a message that cannot be read is quarantined, never dropped."""
+    """Stored before the answer; a message that cannot be read is quarantined, never dropped.
+
+    A ``multipart/form-data`` post is a provider's inbound-mail webhook (channel ``webhook``).
+    """
     settings = _settings(ctx)
-    _check_content_type(request.headers.get("content-type"))
-    raw = await _read_body(request, settings.max_message_bytes)
+    channel, recipients = "api", list[str]()
+    if _check_content_type(request.headers.get("content-type")) == FORM_TYPE:
+        channel = "webhook"
+        raw, recipients = await _read_form(request, settings.max_message_bytes)
+    else:
+        raw = await _read_body(request, settings.max_message_bytes)
     if not raw:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "the message is empty: send the raw message"
@@ -106,9 +218,11 @@ async def post_mail(request: Request, ctx: Context) -> ReceiptRead:
         ctx.db,
         ctx.blobs,
         raw=raw,
-        channel="api",
+        channel=channel,
         limits=settings.limits,
         timeout=settings.parse_timeout_seconds,
+        envelope=recipients,
+        loops=settings.loops,
     )
     return ReceiptRead.of(receipt)
 
@@ -172,6 +286,7 @@ async def retry_quarantine(quarantine_id: str, ctx: Context) -> QuarantineRead:
             quarantine_id=quarantine_id,
             limits=settings.limits,
             timeout=settings.parse_timeout_seconds,
+            loops=settings.loops,
         )
     return QuarantineRead.of(entry)
 

@@ -19,10 +19,15 @@ class Message(Base):
     """One raw message intake stored (its bytes are in the blob store), whatever became of it."""
 
     __tablename__ = "message"
+    # The per-sender cap counts a sender's recent messages on every arrival.
+    __table_args__ = (Index("ix_message_sender_email_received_at", "sender_email", "received_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     mailbox: Mapped[str | None] = mapped_column(String(200))
+    mailbox_id: Mapped[str | None] = mapped_column(String(36))
+    # Recipients the channel named (RCPT TO, the mailbox it polled): a quarantine retry routes again by them.
+    envelope: Mapped[list[str] | None] = mapped_column(JSON)
     # Unique: the same bytes posted again (a retrying provider or poller) are the same message.
     raw_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(Integer)
@@ -32,6 +37,13 @@ class Message(Base):
     sender_name: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str | None] = mapped_column(Text)
     rfc_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    auto_reason: Mapped[str | None] = mapped_column(Text)
+    drop_reason: Mapped[str | None] = mapped_column(Text)
+    # What the cases service made of it (cases.article_added.v1).
+    case_number: Mapped[str | None] = mapped_column(String(40))
+    article_id: Mapped[str | None] = mapped_column(String(36))
+    threaded_by: Mapped[str | None] = mapped_column(String(500))
+    article_added_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Quarantine(Base):
@@ -71,3 +83,30 @@ class Mailbox(Base):
     automatic_mail: Mapped[str] = mapped_column(String(20), default="register")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# The IMAP channel's bookkeeping (services/intake/channels/imap*.py). UIDs and UIDVALIDITY are
+# unsigned 32-bit numbers, too large for PostgreSQL's INTEGER.
+from sqlalchemy import BigInteger  # noqa: E402
+
+
+class ImapCheckpoint(Base):
+    """How far a mailbox's folder is taken: every UID up to ``last_uid`` of ``uidvalidity`` is stored."""
+
+    __tablename__ = "imap_checkpoint"
+
+    mailbox_id: Mapped[str] = mapped_column(ForeignKey("mailbox.id", ondelete="CASCADE"), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ImapLease(Base):
+    """Which intake process works an IMAP mailbox: one at a time, renewed well before it expires."""
+
+    __tablename__ = "imap_lease"
+
+    mailbox_id: Mapped[str] = mapped_column(ForeignKey("mailbox.id", ondelete="CASCADE"), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -62,3 +62,26 @@ async def resolve(session: AsyncSession, quarantine_id: str, *, resolution: str,
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_from_sender(
+    session: AsyncSession,
+    sender_email: str,
+    *,
+    since: datetime,
+    until: datetime,
+    except_id: str | None = None,
+) -> int:
+    """Messages stored from this sender between ``since`` and ``until``, whatever became of them."""
+    query = (
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.sender_email == sender_email,
+            Message.received_at >= since,
+            Message.received_at <= until,
+        )
+    )
+    if except_id is not None:
+        query = query.where(Message.id != except_id)
+    return int(await session.scalar(query) or 0)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from services.intake.domain import MessageState
 from services.intake.models import Quarantine
 from services.intake.service import MessageView, Receipt
 
@@ -18,7 +19,7 @@ class ReceiptRead(BaseModel):
     """The answer to a posted message: intake has it stored, and what it became."""
 
     id: str = Field(description="Intake's message id; GET /api/v1/intake/messages/{id} follows it")
-    status: str = Field(description="received, quarantined or discarded")
+    status: str = Field(description="received, quarantined or dropped (kept as a record only)")
     duplicate: bool = Field(default=False, description="These exact bytes were posted before; nothing new")
     quarantine_id: str | None = None
     reason: str | None = None
@@ -83,13 +84,28 @@ class QuarantinePageRead(BaseModel):
     next_cursor: str | None
 
 
+class CaseRef(BaseModel):
+    """The case a message became, as the cases service reported it."""
+
+    number: str
+    article_id: str
+    threaded_by: str | None = Field(description="Why the mail joined that case (or made a new one)")
+
+
 class MessageRead(BaseModel):
     """What became of a stored message."""
 
     id: str
-    status: str = Field(description="received, quarantined or discarded")
+    status: str = Field(
+        description="in_progress (received, no article yet), case, quarantined, dropped or discarded"
+    )
+    state: str = Field(description="The stored state: received, quarantined, discarded or dropped")
+    reason: str | None = Field(
+        default=None, description="Why it is quarantined (the reason) or dropped (in words)"
+    )
     channel: str
     mailbox: str | None
+    mailbox_id: str | None = None
     received_at: AwareDatetime
     raw_sha256: str
     size: int
@@ -97,16 +113,27 @@ class MessageRead(BaseModel):
     sender_name: str | None
     subject: str | None
     rfc_message_id: str | None
+    auto_reason: str | None = Field(default=None, description="Why it counts as automatic mail")
+    case: CaseRef | None
     quarantine: QuarantineRead | None
 
     @classmethod
     def of(cls, view: MessageView) -> MessageRead:
-        message = view.message
+        message, entry = view.message, view.quarantine
+        waiting = entry is not None and entry.resolved_at is None
+        case = None
+        if message.case_number and message.article_id:
+            case = CaseRef(
+                number=message.case_number, article_id=message.article_id, threaded_by=message.threaded_by
+            )
         return cls(
             id=message.id,
-            status=message.state,
+            status=fate(message.state, has_case=case is not None),
+            state=message.state,
+            reason=entry.reason if entry and waiting else message.drop_reason,
             channel=message.channel,
             mailbox=message.mailbox,
+            mailbox_id=message.mailbox_id,
             received_at=message.received_at,
             raw_sha256=message.raw_sha256,
             size=message.size,
@@ -114,8 +141,18 @@ class MessageRead(BaseModel):
             sender_name=message.sender_name,
             subject=message.subject,
             rfc_message_id=message.rfc_message_id,
-            quarantine=QuarantineRead.of(view.quarantine) if view.quarantine else None,
+            auto_reason=message.auto_reason,
+            case=case,
+            quarantine=QuarantineRead.of(entry) if entry else None,
         )
+
+
+def fate(state: str, *, has_case: bool) -> str:
+    """A case is the end of the road whatever happened before; a received message without one
+    is still in progress (the cases service has not answered yet)."""
+    if has_case:
+        return "case"
+    return "in_progress" if state == MessageState.RECEIVED else state
 
 
 class InvalidCursor(ValueError):

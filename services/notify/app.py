@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         message_id_domain=settings.message_id_domain,
         default_sender=settings.default_sender,
         queue_senders=dict(settings.queue_senders),
+        extra_own_addresses=tuple(settings.own_addresses),
+        auto_mail_cap=settings.auto_mail_cap,
+        auto_mail_cap_window=timedelta(minutes=settings.auto_mail_cap_minutes),
     )
 
     def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:

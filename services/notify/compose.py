@@ -134,8 +134,9 @@ def sender_for(queue: str, queue_senders: Mapping[str, str], default: str) -> st
 def acknowledgement_refusal(event: CaseCreated, *, own_addresses: Iterable[str] = ()) -> str | None:
     """Why this case gets no acknowledgement, or None when it gets one.
 
-    Cases already sets ``suppress_auto_reply`` for auto-submitted or bulk mail; it is checked
-    again here, with the mailboxes that are machines and our own senders (a loop).
+    Cases sets ``suppress_auto_reply`` for auto-submitted or bulk mail and for addresses a bounce
+    marked undeliverable; it is checked again here, with the mailboxes that are machines and our
+    own addresses (a loop), compared as mailboxes (case and +subaddress ignored).
     """
     if event.channel != "mail":
         return f"channel {event.channel} is not mail"
@@ -147,9 +148,17 @@ def acknowledgement_refusal(event: CaseCreated, *, own_addresses: Iterable[str] 
     local = address.username.lower()
     if local in _MACHINE_LOCAL_PARTS or local.startswith("owner-") or local.endswith("-request"):
         return f"requester {address.addr_spec} is a machine mailbox"
-    if address.addr_spec.lower() in {own.lower() for own in own_addresses}:
-        return f"requester {address.addr_spec} is one of our own senders"
+    if mailbox_key(address.addr_spec) in {mailbox_key(own) for own in own_addresses}:
+        return f"requester {address.addr_spec} is one of our own addresses"
     return None
+
+
+def mailbox_key(address: str) -> str:
+    """An address as the mailbox it reaches: lower case, no +subaddress (support+x@ is support@)."""
+    local, at, domain = address.strip().lower().rpartition("@")
+    if not at:
+        return address.strip().lower()
+    return f"{local.split('+', 1)[0] or local}@{domain.rstrip('.')}"
 
 
 def should_acknowledge(event: CaseCreated, *, own_addresses: Iterable[str] = ()) -> bool:

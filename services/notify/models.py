@@ -12,6 +12,8 @@ from shared.db import UtcDateTime, service_metadata
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
+# Registered but never sent, by rule (the per-recipient cap on automatic mail); the reason is kept.
+SUPPRESSED = "suppressed"
 
 
 class Base(DeclarativeBase):
@@ -40,6 +42,9 @@ class OutgoingMail(Base):
     # The request that caused the mail, so that the sender's logs and events carry it on.
     correlation_id: Mapped[str | None] = mapped_column(String(64))
     causation_id: Mapped[str | None] = mapped_column(String(64))
+    # Set on automatic mail (lower case): the per-recipient cap counts by it.
+    auto_recipient: Mapped[str | None] = mapped_column(String(320))
+    suppressed_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         # One acknowledgement per case, whatever the bus redelivers (partial: replies are many).
@@ -53,4 +58,5 @@ class OutgoingMail(Base):
         ),
         Index("ix_outgoing_mail_due", "status", "next_attempt_at"),
         Index("ix_outgoing_mail_listing", "created_at", "id"),
+        Index("ix_outgoing_mail_auto_recipient", "auto_recipient", "created_at"),
     )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.models import PENDING, OutgoingMail
+from services.notify.models import PENDING, SUPPRESSED, OutgoingMail
 
 
 async def insert_once(session: AsyncSession, *, postgresql: bool, values: dict[str, Any]) -> bool:
@@ -19,6 +20,30 @@ async def insert_once(session: AsyncSession, *, postgresql: bool, values: dict[s
     insert = pg_insert if postgresql else sqlite_insert
     result = await session.execute(insert(OutgoingMail).values(**values).on_conflict_do_nothing())
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def automatic_mail_times(
+    session: AsyncSession, *, recipient: str, since: datetime, limit: int
+) -> list[datetime]:
+    """When the newest automatic mails to ``recipient`` since ``since`` were registered (not the
+    suppressed ones: they never went)."""
+    rows = await session.scalars(
+        select(OutgoingMail.created_at)
+        .where(
+            OutgoingMail.auto_recipient == recipient,
+            OutgoingMail.created_at >= since,
+            OutgoingMail.status != SUPPRESSED,
+        )
+        .order_by(OutgoingMail.created_at.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def lock_recipient(session: AsyncSession, recipient: str) -> None:
+    """PostgreSQL: hold a lock on the recipient until the transaction ends."""
+    key = zlib.crc32(f"allsak.notify.recipient.{recipient}".encode())
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 async def claim_due(

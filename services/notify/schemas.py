@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-MailStatus = Literal["pending", "sent", "failed"]
+MailStatus = Literal["pending", "sent", "failed", "suppressed"]
 
 
 class OutgoingMailRead(BaseModel):
@@ -26,6 +26,7 @@ class OutgoingMailRead(BaseModel):
     attempts: int
     next_attempt_at: datetime | None = Field(description="When the next attempt is due, while pending")
     last_error: str | None
+    suppressed_reason: str | None = Field(default=None, description="Why a suppressed mail was not sent")
     created_at: datetime
     sent_at: datetime | None
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.notify import compose, repository
-from services.notify.models import FAILED, PENDING, SENT, OutgoingMail
+from services.notify import caps, compose, repository
+from services.notify.models import FAILED, PENDING, SENT, SUPPRESSED, OutgoingMail
 from services.notify.senders import DeliveryError, MailSender
 from shared import logging as log_context
 from shared import metrics
@@ -39,11 +39,15 @@ class MailConfig:
     message_id_domain: str
     default_sender: str
     queue_senders: Mapping[str, str] = field(default_factory=dict)
+    extra_own_addresses: Sequence[str] = ()
+    auto_mail_cap: int = 10
+    auto_mail_cap_window: timedelta = timedelta(minutes=10)
 
     @property
     def own_addresses(self) -> set[str]:
-        senders = [self.default_sender, *self.queue_senders.values()]
-        return {a.addr_spec for a in map(compose.parse_address, senders) if a is not None}
+        """Our senders and the other addresses of ours: never acknowledged (a loop)."""
+        addresses = [self.default_sender, *self.queue_senders.values(), *self.extra_own_addresses]
+        return {a.addr_spec for a in map(compose.parse_address, addresses) if a is not None}
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ class RetryPolicy:
 
 
 async def register_acknowledgement(uow: UnitOfWork, *, event: CaseCreated, config: MailConfig) -> str | None:
-    """A case created from a person's mail gets one acknowledgement, however often the event comes.
+    """A case created from a person's mail gets one acknowledgement, however often the event comes;
+    over the per-recipient cap on automatic mail it is recorded as suppressed and not sent.
 
     Runs inside the caller's unit of work (the inbox commits it). Returns the new mail's id, or
     None when no mail was registered.
@@ -71,6 +76,8 @@ async def register_acknowledgement(uow: UnitOfWork, *, event: CaseCreated, confi
         domain=config.message_id_domain,
         now=now,
     )
+    recipient = caps.recipient_key(mail.recipients[0])
+    suppressed = await _over_cap(uow, recipient=recipient, config=config, now=now)
     mail_id = str(uow.db.ids())
     inserted = await repository.insert_once(
         uow.session,
@@ -84,18 +91,43 @@ async def register_acknowledgement(uow: UnitOfWork, *, event: CaseCreated, confi
             subject=mail.subject,
             rfc_message_id=mail.rfc_message_id,
             raw=mail.raw,
-            status=PENDING,
+            status=SUPPRESSED if suppressed else PENDING,
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=None if suppressed else now,
             created_at=now,
             correlation_id=log_context.correlation_id.get(),
             causation_id=log_context.causation_id.get(),
+            auto_recipient=recipient,
+            suppressed_reason=suppressed,
         ),
     )
     if not inserted:
         logger.info("case %s: acknowledgement already registered", event.number, extra={"case": event.number})
         return None
+    if suppressed:
+        logger.warning(
+            "case %s: acknowledgement suppressed: %s", event.number, suppressed, extra={"case": event.number}
+        )
+        metrics.NOTIFY_SUPPRESSED.labels(compose.ACKNOWLEDGEMENT).inc()
     return mail_id
+
+
+async def _over_cap(uow: UnitOfWork, *, recipient: str, config: MailConfig, now: datetime) -> str | None:
+    """Why the cap stops one more automatic mail to ``recipient``, or None."""
+    if uow.db.is_postgresql:
+        # Competing consumers registering for one recipient take turns, so that both cannot
+        # see room for one more mail; SQLite has one writer at a time anyway.
+        await repository.lock_recipient(uow.session, recipient)
+    earlier = await repository.automatic_mail_times(
+        uow.session, recipient=recipient, since=now - config.auto_mail_cap_window, limit=config.auto_mail_cap
+    )
+    return caps.cap_refusal(
+        recipient=recipient,
+        earlier=earlier,
+        now=now,
+        cap=config.auto_mail_cap,
+        window=config.auto_mail_cap_window,
+    )
 
 
 class MailWorker:

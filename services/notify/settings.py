@@ -37,6 +37,15 @@ class Settings(BaseServiceSettings):
     queue_senders: dict[str, str] = Field(
         default_factory=dict, description='From address per queue, JSON: {"HR": "HR <hr@example.no>"}'
     )
+    own_addresses: list[str] = Field(
+        default_factory=list,
+        description="More addresses of ours that must never be acknowledged (inbound mailboxes, aliases), "
+        'JSON: ["post@example.no"]; the senders above count already',
+    )
+    auto_mail_cap: int = Field(
+        default=10, ge=1, description="At most this many automatic mails per recipient in the window"
+    )
+    auto_mail_cap_minutes: float = Field(default=10.0, gt=0, description="The window of the cap, in minutes")
     smtp_url: SecretStr | None = Field(
         default=None,
         description="smtp://host:port, smtp+starttls://user:pass@host:587, smtps://user:pass@host:465; "
@@ -64,6 +73,13 @@ class Settings(BaseServiceSettings):
     def _queue_senders(cls, value: dict[str, str]) -> dict[str, str]:
         for sender in value.values():
             parse_mailbox(sender)
+        return value
+
+    @field_validator("own_addresses")
+    @classmethod
+    def _own_addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            parse_mailbox(address)
         return value
 
     @field_validator("message_id_domain")

@@ -49,7 +49,7 @@ class ArticleAdded(Event):
 
     number: str
     article_id: str
-    kind: str = Field(description="mail_in, web, phone, reply, note")
+    kind: str = Field(description="mail_in, web, phone, reply, note, delivery_failure")
     internal: bool = False
     sender: Person | None = None
     subject: str = ""
@@ -91,7 +91,7 @@ class MailRejected(Event):
     event = "mail_rejected"
 
     intake_message_id: str
-    reason: str = Field(description="unknown_sender, bounce_unmatched")
+    reason: str = Field(description="unknown_sender, bounce_unmatched, duplicate")
     action: str = Field(description="quarantine or drop")
     detail: str = ""
     rejected_at: AwareDatetime

@@ -101,7 +101,9 @@ async def test_reply_with_tag_joins_case_and_reopens_it(cases: Harness) -> None:
     await wait_for(lambda: cases.names().count("cases.article_added.v1") == 2)
     case = (await cases.client.get("/api/v1/cases/10001")).json()
     assert [a["kind"] for a in case["articles"]] == ["mail_in", "mail_in"]
-    assert case["articles"][1]["threaded_by"] == "subject tag [Sak#10001]"
+    assert case["articles"][1]["threaded_by"] == (
+        "subject tag [Sak#10001]; case 10001 closed less than a day ago: reopened"
+    )
     assert case["status"] == "open"
     assert await case_count(cases) == 1
 

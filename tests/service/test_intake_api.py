@@ -126,7 +126,7 @@ async def test_a_message_is_stored_then_announced_and_answered_202(tmp_path: Pat
         assert await h.runtime.blobs.get(digest) == raw
 
         status = (await h.client.get(f"/api/v1/intake/messages/{answer['id']}")).json()
-        assert status["status"] == "received"
+        assert status["status"] == "in_progress" and status["state"] == "received"
         assert status["raw_sha256"] == digest
         assert status["size"] == len(raw)
         assert status["quarantine"] is None
@@ -274,7 +274,7 @@ async def test_a_parse_that_times_out_is_quarantined_and_released_by_retry(
             assert event["sender_email"] == "kari@kunde.no"
             assert event["subject"] == "Skriveren på 7. etasje"
             status = (await h.client.get(f"/api/v1/intake/messages/{answer['id']}")).json()
-            assert status["status"] == "received"
+            assert status["status"] == "in_progress" and status["state"] == "received"
             assert status["subject"] == "Skriveren på 7. etasje"
             assert status["quarantine"]["resolution"] == "retried"
             again = await h.client.post(f"/api/v1/intake/quarantine/{answer['quarantine_id']}/retry")

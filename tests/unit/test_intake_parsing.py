@@ -125,13 +125,15 @@ def test_undeclared_8bit_is_utf8_when_valid_else_windows_1252() -> None:
 
 
 def test_bad_bytes_and_unknown_charsets_become_replacement_characters() -> None:
+    # Bad bytes inside otherwise good UTF-8 are replaced; a body without any good UTF-8 is
+    # taken for a mislabelled code page and repaired instead (see test_intake_mime_charsets).
     raw = mail(
         "From: a@kunde.no",
         "Content-Type: text/plain; charset=utf-8",
         "Content-Transfer-Encoding: 8bit",
-        body=b"ok \xff\xfe ok",
+        body="blåbær ".encode() + b"ok \xff\xfe ok",
     )
-    assert parsed(raw).text_body == "ok \ufffd\ufffd ok"
+    assert parsed(raw).text_body == "blåbær ok \ufffd\ufffd ok"
     unknown = mail("From: a@kunde.no", "Content-Type: text/plain; charset=x-no-such-charset", body=b"hei")
     assert parsed(unknown).text_body == "hei"
     assert decode_bytes(b"hei", "rot13") == "hei"  # not a text codec: ignored, not an exception
@@ -176,12 +178,13 @@ def test_html_only_is_stripped_to_text() -> None:
         "</body></html>"
     )
     assert (
-        parsed(multipart(("text/html; charset=utf-8", html))).text_body == "Hei & velkommen\n\n- en\n\n- to"
+        parsed(multipart(("text/html; charset=utf-8", html))).text_body == "Hei & velkommen\n\n * en\n * to"
     )
 
 
 def test_html_to_text_survives_broken_markup() -> None:
-    assert html_to_text("<head><p>no closing head<body>Tekst</body>") == "Tekst"
+    # A <p> ends an unclosed <head>, as in a browser: both texts are shown.
+    assert html_to_text("<head><p>no closing head<body>Tekst</body>") == "no closing head\n\nTekst"
     assert html_to_text("<div>a<div>b</div>  c&lt;d</div><br><<>>") == "a\nb\nc<d\n\n<<>>"
 
 
@@ -237,7 +240,8 @@ def test_an_mbox_from_line_is_tolerated() -> None:
 
 def test_too_many_parts_are_quarantined() -> None:
     raw = multipart(*[("text/plain", f"part {i}") for i in range(10)], subtype="mixed")
-    assert parsed(raw, Limits(max_parts=11)).text_body == "part 0"
+    # Inline text parts of a multipart/mixed are all body, in order.
+    assert parsed(raw, Limits(max_parts=11)).text_body == "\n\n".join(f"part {i}" for i in range(10))
     assert rejected(raw, Limits(max_parts=10)).reason is QuarantineReason.TOO_MANY_PARTS
 
 

@@ -1,8 +1,16 @@
 """Which case an inbound mail belongs to, and why.
 
-A mail joins an existing case when its subject carries our case tag (``[Sak#10023]``), or
-when In-Reply-To/References name a Message-ID that we received or sent on a case. Otherwise
-it starts a new case. The decision carries its reason, which is stored on the article.
+A mail joins an existing case when its subject carries our case tag (``[Sak#10023]``), when
+In-Reply-To/References name a Message-ID that we received or sent on a case, or when the
+partner reference that the mailbox's pattern found (``INC0012345``) is one a case carries.
+Otherwise it starts a new case. The decision carries its reason, which is stored on the article.
+
+Closed cases: a mail that threads to a case with status ``closed`` reopens it when the case
+was closed fewer than ``reopen_within`` ago; later it starts a follow-up case linked to the
+old one (or joins that case's follow-up while the follow-up is not closed, so that a thread
+answered again and again makes one follow-up, not many). A ``resolved`` case is not closed:
+the agent is waiting for the customer to confirm, so a reply always reopens it. Automatic mail
+(an out-of-office answer) joins the case it names and neither reopens nor starts anything.
 """
 
 from __future__ import annotations
@@ -10,7 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
+
+from services.cases.domain.statuses import Status
 
 
 @dataclass(frozen=True)
@@ -23,10 +34,21 @@ class KnownMessage:
 class ThreadDecision:
     case_number: int | None
     reason: str
+    follow_up_of: int | None = None
 
     @property
     def is_new_case(self) -> bool:
         return self.case_number is None
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """What the closed-case rule needs to know of the case a mail threads to."""
+
+    number: int
+    status: str
+    closed_at: datetime | None
+    open_follow_up: int | None = None
 
 
 @lru_cache(maxsize=16)
@@ -63,8 +85,11 @@ def decide(
     in_reply_to: Sequence[str],
     references: Sequence[str],
     known_messages: Mapping[str, KnownMessage],
+    partner_reference: str | None = None,
+    known_references: Mapping[str, int] | None = None,
 ) -> ThreadDecision:
-    """Thread a mail: subject tag of an existing case first, then referenced Message-IDs."""
+    """Thread a mail: subject tag of an existing case, then referenced Message-IDs, then the
+    partner's reference; our own markers come first because they name our case exactly."""
     for number in tagged_numbers(subject, tag):
         if number in existing_numbers:
             return ThreadDecision(number, f"subject tag {format_tag(tag, number)}")
@@ -75,7 +100,49 @@ def decide(
             return ThreadDecision(
                 known.case_number, f"{header} {message_id} = {known.description} of case {known.case_number}"
             )
+    if partner_reference and known_references and partner_reference in known_references:
+        return ThreadDecision(known_references[partner_reference], f"partner reference {partner_reference}")
     unknown = [n for n in tagged_numbers(subject, tag) if n not in existing_numbers]
     if unknown:
         return ThreadDecision(None, f"subject tag {format_tag(tag, unknown[0])} names no case: new case")
     return ThreadDecision(None, "no match: new case")
+
+
+def closed_ago(delta: timedelta) -> str:
+    days = max(delta.days, 0)
+    if days == 0:
+        return "less than a day ago"
+    return "1 day ago" if days == 1 else f"{days} days ago"
+
+
+def after_close(
+    decision: ThreadDecision,
+    *,
+    case: CaseState,
+    now: datetime,
+    reopen_within: timedelta,
+    automatic: bool = False,
+) -> ThreadDecision:
+    """Apply the closed-case rule to a decision that names ``case``.
+
+    A case closed before ``closed_at`` was recorded counts as closed just now: reopening it is
+    the old behaviour and never starts a case the agent did not expect.
+    """
+    if decision.case_number != case.number or case.status != Status.CLOSED.value:
+        return decision
+    age = now - case.closed_at if case.closed_at is not None else timedelta(0)
+    ago = closed_ago(age)
+    if automatic:
+        return ThreadDecision(
+            case.number, f"{decision.reason}; case {case.number} closed {ago}: automatic mail, not reopened"
+        )
+    if age < reopen_within:
+        return ThreadDecision(case.number, f"{decision.reason}; case {case.number} closed {ago}: reopened")
+    if case.open_follow_up is not None:
+        return ThreadDecision(
+            case.open_follow_up,
+            f"reply to case {case.number}, closed {ago}: joins its follow-up case {case.open_follow_up}",
+        )
+    return ThreadDecision(
+        None, f"reply to case {case.number}, closed {ago}: follow-up case", follow_up_of=case.number
+    )

@@ -10,6 +10,7 @@ class MessageState(StrEnum):
     RECEIVED = "received"
     QUARANTINED = "quarantined"
     DISCARDED = "discarded"
+    DROPPED = "dropped"
 
 
 class QuarantineReason(StrEnum):
@@ -23,6 +24,7 @@ class QuarantineReason(StrEnum):
     DEPTH_EXCEEDED = "depth_exceeded"
     TIMEOUT = "timeout"
     LOOP_SUSPECTED = "loop_suspected"
+    UNKNOWN_SENDER = "unknown_sender"
 
 
 class Resolution(StrEnum):

@@ -1,31 +1,23 @@
-"""Text out of mail: charsets that never raise, control characters out, a small HTML-to-text."""
+"""Text out of mail: charsets that never raise, control characters out, HTML to readable text."""
 
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
 
+from inscriptis import get_text
+from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.model.config import ParserConfig
+
+from services.intake.domain.charsets import decode_bytes
+
+__all__ = ["clean_line", "clean_text", "decode_bytes", "html_to_text", "repair_8bit", "tidy"]
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")
 _INLINE_SPACE = re.compile(r"[ \t\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_FALLBACK = "cp1252"
-_ASCII_LABELS = frozenset({"us-ascii", "ascii", "ansi_x3.4-1968", "646"})
-
-
-def decode_bytes(payload: bytes, charset: str | None) -> str:
-    """Text in the declared charset, else UTF-8, else Windows-1252; bad bytes become U+FFFD."""
-    label = (charset or "").strip().strip('"').lower()
-    if label and label not in _ASCII_LABELS:
-        try:
-            return payload.decode(label, errors="replace")
-        except Exception:  # unknown labels, and non-text codecs such as "rot13", fall through
-            pass
-    # Undeclared, unknown or "us-ascii" (often a lie): UTF-8 if it is valid, else the usual Western one.
-    try:
-        return payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return payload.decode(_FALLBACK, errors="replace")
+_HAS_TEXT = re.compile(r"(?:^|>)[^<>]*[^<>\s]")
 
 
 def repair_8bit(value: str) -> str:
@@ -52,7 +44,7 @@ def tidy(text: str) -> str:
 
 
 class _TextExtractor(HTMLParser):
-    # Replaced by inscriptis in a later issue; this only has to be safe and readable.
+    # The fallback when inscriptis fails (markup nested deeper than it can recurse); safe and readable.
     _SKIP = frozenset({"script", "style", "head", "title", "template", "noscript", "svg"})
     _BLOCK = frozenset(
         {
@@ -95,10 +87,24 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data if self._pre else _SPACE.sub(" ", data))
 
 
+# "strict": block elements are not indented by nesting depth, as the relaxed profile does.
+_INSCRIPTIS = ParserConfig(css=CSS_PROFILES["strict"])
+
+
 def html_to_text(html: str) -> str:
-    """Readable text of an HTML body: no markup, no scripts or styles, entities decoded."""
+    """Readable text of an HTML body (inscriptis: tables, lists, hidden elements); never raises."""
+    try:
+        text = get_text(html, _INSCRIPTIS)
+    except Exception:  # lxml and inscriptis give up on some hostile markup
+        text = ""
+    if not text.strip() and _HAS_TEXT.search(html):
+        text = _simple_text(html)  # libxml2 drops documents nested deeper than 256 elements
+    lines = (_INLINE_SPACE.sub(" ", line).rstrip() for line in text.split("\n"))
+    return tidy("\n".join(lines))
+
+
+def _simple_text(html: str) -> str:
     extractor = _TextExtractor()
     extractor.feed(html)
     extractor.close()
-    lines = (_INLINE_SPACE.sub(" ", line).strip() for line in "".join(extractor.parts).split("\n"))
-    return tidy("\n".join(lines))
+    return "\n".join(line.strip() for line in "".join(extractor.parts).split("\n"))

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 
 from services.intake.mailboxes import service
 from services.intake.mailboxes.schemas import MailboxCreate, MailboxList, MailboxRead, MailboxUpdate
 from services.intake.models import Mailbox
 from shared.app import ServiceContext, context
 
-router = APIRouter(prefix="/api/v1/mailboxes", tags=["mailboxes"])
+
+class _NoInputRoute(APIRoute):
+    """422 answers without the ``input`` FastAPI echoes by default: a mailbox body holds a secret."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                errors = [{k: v for k, v in error.items() if k != "input"} for error in exc.errors()]
+                raise RequestValidationError(errors) from None
+
+        return route
+
+
+router = APIRouter(prefix="/api/v1/mailboxes", tags=["mailboxes"], route_class=_NoInputRoute)
 Context = Annotated[ServiceContext, Depends(context)]
 
 

@@ -25,6 +25,7 @@ class MailboxConfig:
     partner_pattern: str | None = None
     unknown_senders: str = "create"
     automatic_mail: str = "register"
+    active: bool = True
 
     def owns(self, address: str) -> bool:
         return address.strip().lower() in self.addresses
@@ -50,6 +51,41 @@ def resolve(
             if mailbox.owns(address):
                 return mailbox
     return None
+
+
+@dataclass(frozen=True)
+class Route:
+    """The mailbox a message came in through, and whether the channel itself named it."""
+
+    mailbox: MailboxConfig | None
+    by_channel: bool = False
+
+
+def route(
+    mailboxes: Sequence[MailboxConfig],
+    *,
+    mailbox_id: str | None = None,
+    envelope: Sequence[str] = (),
+    delivered_to: Sequence[str] = (),
+    to: Sequence[str] = (),
+    cc: Sequence[str] = (),
+) -> Route:
+    """By the id the channel knows (even of a mailbox since deactivated), else by ``resolve`` over
+    the active mailboxes: the channel's envelope, then Delivered-To/X-Original-To, To, Cc."""
+    if mailbox_id:
+        known = next((m for m in mailboxes if m.id == mailbox_id), None)
+        if known:
+            return Route(known, by_channel=True)
+    active = [m for m in mailboxes if m.active]
+    found = resolve(active, envelope=envelope)
+    if found:
+        return Route(found, by_channel=True)
+    return Route(resolve(active, envelope=delivered_to, to=to, cc=cc))
+
+
+def own_addresses(mailboxes: Sequence[MailboxConfig]) -> frozenset[str]:
+    """Every address of every mailbox, active or not: mail from any of them is our own."""
+    return frozenset(a for m in mailboxes for a in m.addresses)
 
 
 def address_conflicts(

@@ -37,6 +37,7 @@ def config(mailbox: Mailbox) -> routing.MailboxConfig:
         partner_pattern=mailbox.partner_pattern,
         unknown_senders=mailbox.unknown_senders,
         automatic_mail=mailbox.automatic_mail,
+        active=mailbox.active,
     )
 
 
@@ -46,6 +47,13 @@ async def active_configs(db: Database, *, channel: str | None = None) -> list[ro
         if channel:
             query = query.where(Mailbox.channel == channel)
         return [config(m) for m in await session.scalars(query)]
+
+
+async def all_configs(db: Database) -> list[routing.MailboxConfig]:
+    """Every mailbox, active or not: a message is routed among the active ones, but mail from
+    any of our addresses is our own, and a polled mailbox is known by its id."""
+    async with db.sessions() as session:
+        return [config(m) for m in await session.scalars(select(Mailbox).order_by(Mailbox.name))]
 
 
 async def list_mailboxes(db: Database) -> list[Mailbox]:
