@@ -29,6 +29,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: install
+	$(BIN)/python tests/bench/mail_parse.py
 	$(BIN)/python tests/bench/intake_e2e.py
 
 clean:
