@@ -6,8 +6,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.cases import api
+from services.cases import api, attachments_api, directory_api, seed
 from services.cases.handlers import make_handlers
+from services.cases.knowledge import api as knowledge_api
 from services.cases.models import Base
 from services.cases.settings import Settings
 from shared.app import ServiceContext, ServiceSpec, create_service_app
@@ -18,6 +19,11 @@ from shared.inbox import consumer
 from shared.runtime import Runtime
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+
+
+async def on_start(ctx: ServiceContext) -> None:
+    settings: Settings = ctx.settings  # type: ignore[assignment]
+    await seed.ensure_default_queue(ctx.db, settings)
 
 
 def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
@@ -39,7 +45,8 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         name="cases",
         metadata=Base.metadata,
         migrations=MIGRATIONS,
-        routers=[api.router],
+        routers=[api.router, knowledge_api.router, directory_api.router, attachments_api.router],
         subscriptions=subscriptions,
+        on_start=on_start,
     )
     return create_service_app(spec, settings, runtime)

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from services.cases import repository, service
 from services.cases.domain import bounces, routing, threading
+from services.cases.domain.access import INTERNAL
 from services.cases.domain.statuses import Status, status_after_customer_mail
 from services.cases.models import Case, CaseExternalRef, MessageRef
 from services.cases.settings import Settings
@@ -89,7 +90,7 @@ async def register_bounce(uow: UnitOfWork, *, mail: MessageReceived) -> Case | N
         permanent=bounce.permanent,
         diagnostic=bounce.diagnostic,
     )
-    case = await service.get_case(uow, original.case_number)
+    case = await service.get_case(uow, original.case_number, access=INTERNAL)
     await service.add_case_article(
         uow,
         case,
@@ -148,7 +149,7 @@ def external_source(mail: MessageReceived) -> str:
 
 async def _append(uow: UnitOfWork, *, mail: MessageReceived, decision: threading.ThreadDecision) -> Case:
     assert decision.case_number is not None
-    case = await service.get_case(uow, decision.case_number)
+    case = await service.get_case(uow, decision.case_number, access=INTERNAL)
     await service.add_case_article(
         uow,
         case,

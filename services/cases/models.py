@@ -118,6 +118,20 @@ class Article(Base):
     __table_args__ = (Index("ix_article_case_id_seq", "case_id", "seq"),)
 
 
+class ArticleBlob(Base):
+    """A stored part of an article (its HTML body or an attachment), found by content hash:
+    the download route serves a blob only to callers who see a case that has it."""
+
+    __tablename__ = "article_blob"
+
+    article_id: Mapped[str] = mapped_column(ForeignKey("article.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    filename: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200), nullable=False)
+    disposition: Mapped[str] = mapped_column(String(20), nullable=False)
+
+
 class MessageRef(Base):
     """A Message-ID we received or sent on a case: replies that name it join that case."""
 
@@ -146,3 +160,60 @@ class CaseExternalRef(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
     __table_args__ = (UniqueConstraint("source", "reference", name="uq_case_external_ref_source_reference"),)
+
+
+class User(Base):
+    """Someone who works cases: an agent, a team lead or an administrator."""
+
+    __tablename__ = "user"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)  # lower case
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)  # access.Role
+    # An inactive user keeps their history but sees nothing, whatever their tokens say.
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Whether automatic assignment may give them cases (used by the assignment issue).
+    available: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class Group(Base):
+    """A team of users; the queues it owns are what its members see."""
+
+    __tablename__ = "group"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+    members: Mapped[list[GroupMember]] = relationship(lazy="raise", order_by="GroupMember.created_at")
+
+
+class GroupMember(Base):
+    __tablename__ = "group_member"
+
+    group_id: Mapped[str] = mapped_column(ForeignKey("group.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class Queue(Base):
+    """Where cases wait, owned by one group. ``case.queue`` holds the queue's ``key``."""
+
+    __tablename__ = "queue"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    group_id: Mapped[str] = mapped_column(ForeignKey("group.id"), nullable=False, index=True)
+    # The From address of mail sent on the queue's cases (unset: the system's default).
+    sender_address: Mapped[str | None] = mapped_column(String(320))
+    # Retired by an admin; its cases stay visible to its group (routing rules may skip it later).
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+from services.cases.knowledge import models as _knowledge_models  # noqa: E402,F401  (register the tables)

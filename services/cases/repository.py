@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from services.cases.domain.access import Access, Member, Role
 from services.cases.domain.customers import OrganisationDomains
 from services.cases.domain.statuses import Status
 from services.cases.domain.threading import CaseState, KnownMessage
 from services.cases.models import (
     Article,
+    ArticleBlob,
     Case,
     CaseExternalRef,
     Counter,
     Customer,
     CustomerAddress,
+    Group,
+    GroupMember,
     MessageRef,
     Organisation,
+    Queue,
+    User,
 )
 
 
@@ -54,10 +60,32 @@ async def organisation_domains(session: AsyncSession) -> list[OrganisationDomain
 
 
 async def case_by_number(session: AsyncSession, number: int, *, with_articles: bool = False) -> Case | None:
+    """Any case, whoever asks: internal use. What a caller asks for goes through ``visible_case``."""
     query = select(Case).where(Case.number == number)
     if with_articles:
         query = query.options(selectinload(Case.articles))
     return await session.scalar(query)
+
+
+async def visible_case(
+    session: AsyncSession, number: int, access: Access, *, with_articles: bool = False
+) -> Case | None:
+    """The case if the caller may see it; None both when it is hidden and when it does not exist."""
+    case = await case_by_number(session, number, with_articles=with_articles)
+    return case if case is not None and access.sees(case.queue) else None
+
+
+async def member(session: AsyncSession, user_id: str) -> Member | None:
+    """A user's role, whether active, and the keys of the queues their groups own."""
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    keys = await session.scalars(
+        select(Queue.key)
+        .join(GroupMember, GroupMember.group_id == Queue.group_id)
+        .where(GroupMember.user_id == user_id)
+    )
+    return Member(role=Role(user.role), active=user.active, queues=frozenset(keys))
 
 
 async def existing_numbers(session: AsyncSession, numbers: Sequence[int]) -> set[int]:
@@ -129,10 +157,15 @@ class CaseFilter:
 
 
 async def list_cases(
-    session: AsyncSession, filters: CaseFilter, *, before_number: int | None, limit: int
+    session: AsyncSession, filters: CaseFilter, access: Access, *, before_number: int | None, limit: int
 ) -> list[Case]:
-    """Newest first by case number; ``before_number`` is the cursor of the previous page."""
+    """The cases the caller may see, newest first; ``before_number`` is the previous page's cursor."""
     query = select(Case).order_by(Case.number.desc()).limit(limit)
+    if access.queues is not None:
+        # Access first: every filter below narrows what the caller may see, never widens it.
+        if not access.queues:
+            return []
+        query = query.where(Case.queue.in_(sorted(access.queues)))
     if before_number is not None:
         query = query.where(Case.number < before_number)
     if filters.status:
@@ -152,3 +185,71 @@ async def list_cases(
         )
         query = query.where(or_(func.lower(Case.subject).like(pattern), Case.id.in_(in_articles)))
     return list(await session.scalars(query))
+
+
+# --- users, groups, queues ----------------------------------------------------------------------
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email))
+
+
+async def list_users(session: AsyncSession, *, after_email: str | None, limit: int) -> list[User]:
+    """By email; ``after_email`` is the cursor of the previous page."""
+    query = select(User).order_by(User.email).limit(limit)
+    if after_email is not None:
+        query = query.where(User.email > after_email)
+    return list(await session.scalars(query))
+
+
+async def groups_of(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The group ids of each user, in the order they joined."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(GroupMember.user_id, GroupMember.group_id)
+        .where(GroupMember.user_id.in_(user_ids))
+        .order_by(GroupMember.created_at, GroupMember.group_id)
+    )
+    found: dict[str, list[str]] = {user_id: [] for user_id in user_ids}
+    for row in rows:
+        found[row.user_id].append(row.group_id)
+    return found
+
+
+async def group_by_key(session: AsyncSession, key: str) -> Group | None:
+    return await session.scalar(select(Group).where(Group.key == key))
+
+
+async def group_with_members(session: AsyncSession, group_id: str) -> Group | None:
+    return await session.scalar(
+        select(Group).where(Group.id == group_id).options(selectinload(Group.members))
+    )
+
+
+async def list_groups(session: AsyncSession) -> list[Group]:
+    query = select(Group).order_by(Group.key).options(selectinload(Group.members))
+    return list(await session.scalars(query))
+
+
+async def membership(session: AsyncSession, group_id: str, user_id: str) -> GroupMember | None:
+    return await session.get(GroupMember, (group_id, user_id))
+
+
+async def queue_by_key(session: AsyncSession, key: str) -> Queue | None:
+    return await session.scalar(select(Queue).where(Queue.key == key))
+
+
+async def list_queues(session: AsyncSession) -> list[Queue]:
+    return list(await session.scalars(select(Queue).order_by(Queue.key)))
+
+
+async def blob_for(session: AsyncSession, sha256: str, *, sees: Callable[[str], bool]) -> ArticleBlob | None:
+    """A stored part of an article on a case the caller sees; None when there is none."""
+    rows = await session.execute(
+        select(ArticleBlob, Case.queue)
+        .join(Article, Article.id == ArticleBlob.article_id)
+        .join(Case, Case.id == Article.case_id)
+        .where(ArticleBlob.sha256 == sha256)
+    )
+    return next((blob for blob, queue in rows if sees(queue)), None)

@@ -110,3 +110,99 @@ class ArticleCreate(BaseModel):
     body_text: str = Field(min_length=1, max_length=1_000_000)
     subject: str | None = Field(default=None, max_length=500)
     internal: bool | None = Field(default=None, description="Default: notes are internal, replies public")
+
+
+# --- users, groups, queues --------------------------------------------------------------------
+
+Role = Literal["agent", "team_lead", "admin"]
+# A key is stored in cases and shown in lists: any letters (Økonomi), no control characters,
+# no blank at either end.
+KEY_PATTERN = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = "agent"
+    active: bool = True
+    available: bool = Field(default=False, description="May automatic assignment give them cases")
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    active: bool | None = None
+    available: bool | None = None
+
+
+class UserRead(BaseModel):
+    id: str
+    email: str
+    name: str
+    role: Role
+    active: bool
+    available: bool
+    groups: list[str] = Field(default_factory=list, description="Ids of the user's groups")
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserList(BaseModel):
+    items: list[UserRead]
+    next_cursor: str | None = None
+
+
+class GroupCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=100, pattern=KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class GroupRead(BaseModel):
+    id: str
+    key: str
+    name: str
+    members: list[str] = Field(default_factory=list, description="Ids of the group's users")
+    created_at: datetime
+
+
+class GroupList(BaseModel):
+    items: list[GroupRead]
+
+
+class MemberAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=36)
+
+
+class QueueCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(
+        min_length=1, max_length=100, pattern=KEY_PATTERN, description="What cases store in their queue"
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="Default: the key")
+    group_id: str = Field(min_length=1, max_length=36, description="The owning group")
+    sender_address: EmailStr | None = None
+    active: bool = True
+
+
+class QueueRead(BaseModel):
+    id: str
+    key: str
+    name: str
+    group_id: str
+    sender_address: str | None = None
+    active: bool
+    created_at: datetime
+
+
+class QueueList(BaseModel):
+    items: list[QueueRead]

@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from services.cases import repository
+from services.cases.domain.access import Access
 from services.cases.domain.customers import normalise_address, organisation_for
 from services.cases.domain.statuses import Status
-from services.cases.models import Article, Case, Customer, CustomerAddress, MessageRef
+from services.cases.models import Article, ArticleBlob, Case, Customer, CustomerAddress, MessageRef
 from services.cases.settings import Settings
 from shared import metrics
 from shared.db import UnitOfWork
@@ -150,10 +151,17 @@ async def create_case(
 
 
 async def update_case(
-    uow: UnitOfWork, *, number: int, changes: dict[str, Any], origin: str, actor: str | None
+    uow: UnitOfWork,
+    *,
+    access: Access,
+    number: int,
+    changes: dict[str, Any],
+    origin: str,
+    actor: str | None,
 ) -> Case:
-    """Change status, priority, assignee or queue; every real change is one event with old and new."""
-    case = await get_case(uow, number)
+    """Change status, priority, assignee or queue of a case the caller sees; every real change is
+    one event with old and new. Moving a case to another queue may take it out of their sight."""
+    case = await get_case(uow, number, access=access)
     await change_case(uow, case, changes, origin=origin, actor=actor)
     return case
 
@@ -161,6 +169,7 @@ async def update_case(
 async def add_article(
     uow: UnitOfWork,
     *,
+    access: Access,
     number: int,
     kind: str,
     body_text: str,
@@ -168,8 +177,8 @@ async def add_article(
     internal: bool,
     actor: str | None,
 ) -> Article:
-    """An agent's public reply or internal note on a case."""
-    case = await get_case(uow, number)
+    """An agent's public reply or internal note on a case they see."""
+    case = await get_case(uow, number, access=access)
     article = await add_case_article(
         uow,
         case,
@@ -187,8 +196,9 @@ async def add_article(
     return article
 
 
-async def get_case(uow: UnitOfWork, number: int) -> Case:
-    case = await repository.case_by_number(uow.session, number)
+async def get_case(uow: UnitOfWork, number: int, *, access: Access) -> Case:
+    """The case, if ``access`` sees it: a hidden case is not found, like one that does not exist."""
+    case = await repository.visible_case(uow.session, number, access)
     if case is None:
         raise CaseNotFound(number)
     return case
@@ -244,6 +254,7 @@ async def add_case_article(
         )
     case.updated_at = now
     await uow.session.flush()
+    uow.session.add_all(_article_blobs(article.id, source))
     await uow.emit(
         ArticleAdded(
             number=case_number_text(case),
@@ -300,3 +311,32 @@ def _search_text(source: MessageReceived | None) -> str | None:
     names = [a.filename for a in source.attachments if a.filename]
     text = "\n".join(part for part in [source.forwarded_text.strip(), *names] if part)
     return text or None
+
+
+def _article_blobs(article_id: str, source: MessageReceived | None) -> list[ArticleBlob]:
+    """One row per stored part of a mail (HTML body, attachments), for access-checked download."""
+    if source is None:
+        return []
+    blobs: dict[str, ArticleBlob] = {}
+    if source.html_sha256:
+        blobs[source.html_sha256] = ArticleBlob(
+            article_id=article_id,
+            sha256=source.html_sha256,
+            role="html",
+            filename=None,
+            content_type="text/html; charset=utf-8",
+            disposition="inline",
+        )
+    for part in source.attachments:
+        blobs.setdefault(
+            part.sha256,
+            ArticleBlob(
+                article_id=article_id,
+                sha256=part.sha256,
+                role="attachment",
+                filename=part.filename,
+                content_type=part.content_type,
+                disposition=part.disposition,
+            ),
+        )
+    return list(blobs.values())

@@ -13,7 +13,13 @@ class Settings(BaseServiceSettings):
     database_url: str | None = Field(default=None, validation_alias="ALLSAK_CASES_DATABASE_URL")
     case_tag: str = Field(default="Sak", description="Word in the subject tag, as in [Sak#10023]")
     first_case_number: int = Field(default=10001, ge=1)
-    default_queue: str = "Servicedesk"
+    default_queue: str = Field(default="Servicedesk", min_length=1, max_length=100)
+    default_group: str = Field(
+        default="Servicedesk",
+        min_length=1,
+        max_length=100,
+        description="Key of the group that owns the default queue when the service creates it",
+    )
     default_type: str = "incident"
     default_priority: str = "normal"
     reopen_within_days: int = Field(

@@ -63,13 +63,18 @@ def _add(
     *,
     owned_by: str | None,
 ) -> None:
-    """Adds the paths the gateway routes to ``owned_by`` (None: the gateway's own) and their schemas."""
+    """Adds the paths the gateway routes to ``owned_by`` and their schemas; ``owned_by`` None: the
+    gateway's own paths, also those under a service's segment that the gateway answers itself."""
     incoming = doc.get("components", {}).get("schemas", {})
     renames = _renames(schemas, incoming, service)
     for name, schema in incoming.items():
         schemas[renames.get(name, name)] = _rewrite_refs(schema, renames)
     for path, item in doc.get("paths", {}).items():
-        if not path.startswith(API_PREFIX) or owner(path) != owned_by:
+        if owned_by is not None and path in paths:
+            # The gateway serves this path itself (POST /api/v1/users/{id}/tokens): its route wins.
+            logger.warning("%s documents %s, which the gateway serves itself", service, path)
+            continue
+        if not path.startswith(API_PREFIX) or (owned_by is not None and owner(path) != owned_by):
             if path.startswith(API_PREFIX):
                 logger.warning("%s documents %s, which the gateway does not route", service, path)
             continue

@@ -22,6 +22,14 @@ class TokenCreate(BaseModel):
     role: Role
 
 
+class UserTokenCreate(BaseModel):
+    """A token for a user of the cases service: subject and role come from the user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="What the token is for")
+
+
 class TokenRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

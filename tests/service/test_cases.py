@@ -164,10 +164,15 @@ async def test_api_create_update_article_and_list_filters(cases: Harness) -> Non
     )
     assert created.status_code == 201, created.text
     number = created.json()["number"]
+    # The actor is the user the gateway names; an identity must be a user of the service.
+    ola = await cases.client.post(
+        "/api/v1/users", json={"email": "ola@example.no", "name": "Ola", "role": "admin"}
+    )
+    ola_id = ola.json()["id"]
     patched = await cases.client.patch(
         f"/api/v1/cases/{number}",
         json={"priority": "high", "assignee": "ola"},
-        headers={"X-Allsak-User": "ola"},
+        headers={"X-Allsak-User": ola_id, "X-Allsak-Role": "admin"},
     )
     assert patched.json()["priority"] == "high"
     note = await cases.client.post(
@@ -177,7 +182,7 @@ async def test_api_create_update_article_and_list_filters(cases: Harness) -> Non
     await wait_for(lambda: "cases.case_updated.v1" in cases.names())
     updated = next(e for e in cases.events if e.routing_key == "cases.case_updated.v1")
     assert updated.payload["changes"]["priority"] == {"old": "normal", "new": "high"}
-    assert updated.payload["actor"] == "ola"
+    assert updated.payload["actor"] == ola_id
     assert await case_count(cases, queue="Drift") == 1
     assert await case_count(cases, queue="Annet") == 0
     assert await case_count(cases, requester="per@kommune.no") == 1
