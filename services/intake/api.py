@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from services.intake import service
+from services.intake import fate, quarantine, service
 from services.intake.schemas import (
     API_PREFIX,
     InvalidCursor,
@@ -230,7 +230,7 @@ async def post_mail(request: Request, ctx: Context) -> ReceiptRead:
 @router.get("/messages/{message_id}", response_model=MessageRead)
 async def get_message(message_id: str, ctx: Context) -> MessageRead:
     with _http_errors():
-        return MessageRead.of(await service.message_view(ctx.db, message_id=message_id))
+        return MessageRead.of(await fate.message_view(ctx.db, message_id=message_id))
 
 
 @router.get("/quarantine", response_model=QuarantinePageRead)
@@ -244,7 +244,7 @@ async def list_quarantine(
         after = decode_cursor(cursor)
     except InvalidCursor as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    page = await service.quarantine_page(ctx.db, after=after, limit=limit, waiting=waiting)
+    page = await quarantine.quarantine_page(ctx.db, after=after, limit=limit, waiting=waiting)
     return QuarantinePageRead(
         items=[QuarantineRead.of(entry) for entry in page.items], next_cursor=encode_cursor(page.next_after)
     )
@@ -253,7 +253,7 @@ async def list_quarantine(
 @router.get("/quarantine/{quarantine_id}", response_model=QuarantineDetail)
 async def get_quarantine(quarantine_id: str, ctx: Context) -> QuarantineDetail:
     with _http_errors():
-        return QuarantineDetail.of(await service.quarantine_entry(ctx.db, quarantine_id=quarantine_id))
+        return QuarantineDetail.of(await quarantine.quarantine_entry(ctx.db, quarantine_id=quarantine_id))
 
 
 @router.get(
@@ -263,7 +263,7 @@ async def get_quarantine(quarantine_id: str, ctx: Context) -> QuarantineDetail:
 )
 async def get_quarantine_raw(quarantine_id: str, ctx: Context) -> Response:
     with _http_errors():
-        raw = await service.quarantined_raw(ctx.db, ctx.blobs, quarantine_id=quarantine_id)
+        raw = await quarantine.quarantined_raw(ctx.db, ctx.blobs, quarantine_id=quarantine_id)
     return Response(
         raw,
         media_type="message/rfc822",
@@ -280,7 +280,7 @@ async def retry_quarantine(quarantine_id: str, ctx: Context) -> QuarantineRead:
     """Parse again (after a fix or with raised limits); 409 with the reason when it still fails."""
     settings = _settings(ctx)
     with _http_errors():
-        entry = await service.retry_quarantined(
+        entry = await quarantine.retry_quarantined(
             ctx.db,
             ctx.blobs,
             quarantine_id=quarantine_id,
@@ -299,4 +299,4 @@ async def retry_quarantine(quarantine_id: str, ctx: Context) -> QuarantineRead:
 async def discard_quarantine(quarantine_id: str, ctx: Context) -> QuarantineRead:
     """Give up on the message; its record and raw bytes stay."""
     with _http_errors():
-        return QuarantineRead.of(await service.discard_quarantined(ctx.db, quarantine_id=quarantine_id))
+        return QuarantineRead.of(await quarantine.discard_quarantined(ctx.db, quarantine_id=quarantine_id))

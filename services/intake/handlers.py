@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.intake import service
+from services.intake import fate
 from shared.blobs import BlobStore
 from shared.db import UnitOfWork
 from shared.events import Envelope
@@ -13,7 +13,7 @@ from shared.inbox import EventHandler
 async def on_article_added(uow: UnitOfWork, event: ArticleAdded, envelope: Envelope) -> None:
     if event.intake_message_id is None:
         return  # a reply, a note or a portal article: not one of ours
-    await service.record_article(
+    await fate.record_article(
         uow,
         message_id=event.intake_message_id,
         number=event.number,
@@ -27,7 +27,7 @@ def on_mail_rejected(blobs: BlobStore) -> EventHandler:
     """The handler of cases.mail_rejected.v1; it reads the stored headers for the quarantine page."""
 
     async def handle(uow: UnitOfWork, event: MailRejected, envelope: Envelope) -> None:
-        await service.record_rejection(
+        await fate.record_rejection(
             uow,
             blobs,
             message_id=event.intake_message_id,

@@ -8,7 +8,6 @@ never announced twice.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,17 +23,16 @@ from services.intake.domain import (
     Part,
     QuarantineReason,
     Rejected,
-    Resolution,
     Summary,
     parse_message,
 )
 from services.intake.mailboxes import arrival as arrivals
 from services.intake.mailboxes.arrival import Arrival
-from services.intake.mailboxes.headers import envelope_addresses, header_block
+from services.intake.mailboxes.headers import envelope_addresses
 from services.intake.mailboxes.policies import LoopPolicy
 from services.intake.models import Message, Quarantine
 from shared import metrics
-from shared.blobs import BlobNotFound, BlobStore
+from shared.blobs import BlobStore
 from shared.db import Database, UnitOfWork
 from shared.events.intake import Attachment, MessageQuarantined, MessageReceived
 
@@ -140,7 +138,7 @@ async def receive_message(
             message = _new_message(uow, digest=digest, size=len(raw), channel=channel, mailbox=mailbox)
             message.envelope = list(named) or None
             arrivals.place(message, arrival)
-            _apply_summary(message, outcome.summary)
+            apply_summary(message, outcome.summary)
             uow.session.add(message)
             await uow.session.flush()
             entry = await _record_outcome(uow, message, outcome, arrival, loops or LoopPolicy())
@@ -187,14 +185,14 @@ async def _record_outcome(
     uow: UnitOfWork, message: Message, outcome: Parsed | Rejected, arrival: Arrival, loops: LoopPolicy
 ) -> Quarantine | None:
     if isinstance(outcome, Parsed):
-        await arrivals.announce(uow, message, _received_event(message, outcome), arrival=arrival, loops=loops)
+        await arrivals.announce(uow, message, received_event(message, outcome), arrival=arrival, loops=loops)
         return None
-    return await _quarantine(
+    return await quarantine_message(
         uow, message, reason=outcome.reason, detail=outcome.detail, headers=outcome.summary.headers
     )
 
 
-async def _quarantine(
+async def quarantine_message(
     uow: UnitOfWork, message: Message, *, reason: str, detail: str, headers: Sequence[tuple[str, str]]
 ) -> Quarantine:
     """Put the message in quarantine; one that was there before (and released) waits again."""
@@ -222,14 +220,14 @@ async def _quarantine(
     return entry
 
 
-def _apply_summary(message: Message, summary: Summary) -> None:
+def apply_summary(message: Message, summary: Summary) -> None:
     message.sender_email = summary.sender_email
     message.sender_name = summary.sender_name
     message.subject = summary.subject
     message.rfc_message_id = summary.message_id
 
 
-def _received_event(message: Message, parsed: Parsed) -> MessageReceived:
+def received_event(message: Message, parsed: Parsed) -> MessageReceived:
     return MessageReceived(
         id=message.id,
         channel=message.channel,
@@ -308,182 +306,3 @@ async def refresh_waiting(db: Database) -> int:
         waiting = await repository.count_waiting(session)
     metrics.INTAKE_QUARANTINE_WAITING.set(waiting)
     return waiting
-
-
-async def message_view(db: Database, *, message_id: str) -> MessageView:
-    """What became of a stored message."""
-    async with db.sessions() as session:
-        message = await repository.message(session, message_id)
-        if message is None:
-            raise NotFound(f"no message {message_id}")
-        return MessageView(message, await repository.quarantine_of(session, message_id))
-
-
-async def quarantine_page(
-    db: Database, *, after: tuple[datetime, str] | None, limit: int, waiting: bool | None
-) -> QuarantinePage:
-    """Quarantine newest first, a page at a time."""
-    async with db.sessions() as session:
-        rows = await repository.quarantine_page(session, after=after, limit=limit + 1, waiting=waiting)
-    items = rows[:limit]
-    more = len(rows) > limit
-    return QuarantinePage(items, (items[-1].created_at, items[-1].id) if more else None)
-
-
-async def quarantine_entry(db: Database, *, quarantine_id: str) -> Quarantine:
-    async with db.sessions() as session:
-        entry = await repository.quarantine(session, quarantine_id)
-    if entry is None:
-        raise NotFound(f"no quarantine entry {quarantine_id}")
-    return entry
-
-
-async def quarantined_raw(db: Database, blobs: BlobStore, *, quarantine_id: str) -> bytes:
-    """The raw message exactly as it arrived; bytes that do not match their hash are never served."""
-    entry = await quarantine_entry(db, quarantine_id=quarantine_id)
-    try:
-        data = await blobs.get(entry.raw_sha256)
-    except BlobNotFound:
-        raise RawUnavailable(f"raw message {entry.raw_sha256} is missing from the blob store") from None
-    except OSError as exc:
-        raise RawUnavailable(str(exc)) from None
-    if hashlib.sha256(data).hexdigest() != entry.raw_sha256:
-        raise RawUnavailable(f"raw message {entry.raw_sha256} does not match its hash")
-    return data
-
-
-async def retry_quarantined(
-    db: Database,
-    blobs: BlobStore,
-    *,
-    quarantine_id: str,
-    limits: Limits,
-    timeout: float,
-    loops: LoopPolicy | None = None,
-) -> Quarantine:
-    """Parse a quarantined message again; only a clean parse releases it, and only once.
-
-    Released, it takes the path of a new arrival: routing, loop rules, the mailbox's policies
-    (a mailbox that drops automatic mail may drop it now). Releasing an unknown sender is a
-    person's decision to take their mail: the cases service is told to make them a customer.
-    """
-    entry = await quarantine_entry(db, quarantine_id=quarantine_id)
-    if entry.resolved_at is not None:
-        raise AlreadyResolved(entry.resolution)
-    raw = await quarantined_raw(db, blobs, quarantine_id=quarantine_id)
-    outcome = await parse_in_worker(raw, limits=limits, timeout=timeout)
-    if isinstance(outcome, Rejected):
-        raise StillQuarantined(outcome)
-    await store_parts(blobs, outcome)
-    async with db.sessions() as session:
-        stored = await repository.message(session, entry.message_id)
-    assert stored is not None  # the foreign key holds it
-    arrival = await arrivals.arrive(
-        db, raw=raw, parsed=outcome, mailbox_id=stored.mailbox_id, envelope=stored.envelope or ()
-    )
-    async with db.uow() as uow:
-        # The conditional update makes two concurrent retries announce the message once.
-        done = await repository.resolve(
-            uow.session, quarantine_id, resolution=Resolution.RETRIED, at=uow.now()
-        )
-        if done:
-            message = await repository.message(uow.session, entry.message_id)
-            assert message is not None  # the foreign key holds it
-            message.state = MessageState.RECEIVED
-            _apply_summary(message, outcome.summary)
-            arrivals.place(message, arrival)
-            await arrivals.announce(
-                uow,
-                message,
-                _received_event(message, outcome),
-                arrival=arrival,
-                loops=loops or LoopPolicy(),
-                create_customer=True if entry.reason == QuarantineReason.UNKNOWN_SENDER else None,
-            )
-            await uow.commit()
-    entry = await quarantine_entry(db, quarantine_id=quarantine_id)
-    if not done:
-        raise AlreadyResolved(entry.resolution)
-    await refresh_waiting(db)
-    logger.info(
-        "quarantined message %s released by retry", entry.message_id, extra={"message_id": entry.message_id}
-    )
-    return entry
-
-
-async def discard_quarantined(db: Database, *, quarantine_id: str) -> Quarantine:
-    """Give up on a quarantined message; the record and the raw bytes stay."""
-    entry = await quarantine_entry(db, quarantine_id=quarantine_id)
-    async with db.uow() as uow:
-        done = await repository.resolve(
-            uow.session, quarantine_id, resolution=Resolution.DISCARDED, at=uow.now()
-        )
-        if done:
-            message = await repository.message(uow.session, entry.message_id)
-            assert message is not None  # the foreign key holds it
-            message.state = MessageState.DISCARDED
-            await uow.commit()
-    entry = await quarantine_entry(db, quarantine_id=quarantine_id)
-    if not done:
-        raise AlreadyResolved(entry.resolution)
-    await refresh_waiting(db)
-    logger.info("quarantined message %s discarded", entry.message_id, extra={"message_id": entry.message_id})
-    return entry
-
-
-async def record_article(
-    uow: UnitOfWork, *, message_id: str, number: str, article_id: str, threaded_by: str | None, at: datetime
-) -> None:
-    """Note the case a message became; of two articles from one message the earlier one stands,
-    whatever order they arrive in."""
-    message = await repository.message(uow.session, message_id)
-    if message is None:
-        logger.warning("article %s names unknown message %s", article_id, message_id)
-        return
-    if message.article_added_at is not None and message.article_added_at <= at:
-        return
-    message.case_number = number
-    message.article_id = article_id
-    message.threaded_by = threaded_by
-    message.article_added_at = at
-
-
-async def record_rejection(
-    uow: UnitOfWork, blobs: BlobStore, *, message_id: str, reason: str, action: str, detail: str
-) -> None:
-    """The cases service would not take a message: quarantine it for a person, or keep it as a
-    dropped record. A message that became a case, or already waits or was given up, stays."""
-    message = await repository.message(uow.session, message_id)
-    if message is None:
-        logger.warning("rejection names unknown message %s", message_id)
-        return
-    if message.case_number is not None or message.state != MessageState.RECEIVED:
-        fate = f"case {message.case_number}" if message.case_number else message.state
-        logger.info("rejection of message %s ignored: it is %s", message_id, fate)
-        return
-    if action == "drop":
-        message.state = MessageState.DROPPED
-        message.drop_reason = f"{reason}: {detail}" if detail else reason
-        logger.info(
-            "message %s dropped: %s", message_id, message.drop_reason, extra={"message_id": message_id}
-        )
-        return
-    if action != "quarantine":
-        raise ValueError(f"unknown action {action!r} for message {message_id}")
-    # A reason outside the closed set fails here, so the event goes to the dead-letter queue
-    # (visible, replayable) rather than the message into a quarantine nobody can explain.
-    why = QuarantineReason(reason)
-    entry = await _quarantine(
-        uow, message, reason=why, detail=detail or why.value, headers=await _headers_of(blobs, message)
-    )
-    metrics.INTAKE_QUARANTINED.labels(entry.reason).inc()
-    logger.warning("message %s quarantined: %s", message_id, why, extra={"message_id": message_id})
-
-
-async def _headers_of(blobs: BlobStore, message: Message) -> tuple[tuple[str, str], ...]:
-    """The header fields of the stored message, for the quarantine page; none if the bytes are gone."""
-    try:
-        raw = await blobs.get(message.raw_sha256)
-    except (BlobNotFound, OSError):
-        return ()
-    return header_block(raw).display()
