@@ -23,8 +23,8 @@ class PersonIn(BaseModel):
 
 
 class AttachmentRead(BaseModel):
-    """A part of a mail in the blob store, by content hash (no download route yet: the access
-    issue adds one, checking that the caller may see the case)."""
+    """A part of a mail in the blob store, by content hash; ``GET /api/v1/attachments/<sha256>``
+    serves it to callers who see the case."""
 
     sha256: str
     filename: str | None = None

@@ -27,6 +27,7 @@ router = APIRouter(include_in_schema=False)
 Ctx = Annotated[ServiceContext, Depends(context)]
 
 CASE_NUMBER = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # What a page shows when the cases service answers with an error: (status, message key).
 DOWNSTREAM_ERRORS = {401: (403, "forbidden"), 403: (403, "forbidden"), 404: (404, "not_found")}
 
@@ -178,6 +179,32 @@ async def case_detail(request: Request, ctx: Ctx, principal: Viewer, number: str
         raise PageError(404, "not_found")
     case = await from_cases(ctx, principal, f"/api/v1/cases/{quote(number, safe='')}", {})
     return render(request, "case.html", {"principal": principal, "case": case})
+
+
+# What a download keeps of the cases service's answer: the type, the file name and the rules
+# that stop a browser from running mail content.
+DOWNLOAD_HEADERS = (
+    "content-type",
+    "content-disposition",
+    "content-security-policy",
+    "x-content-type-options",
+)
+
+
+@router.get("/attachments/{sha256}")
+async def attachment(ctx: Ctx, principal: Viewer, sha256: str) -> Response:
+    """An attachment of a mail on a case the agent sees, for the links on the case page."""
+    if not SHA256.match(sha256):
+        raise PageError(404, "not_found")
+    headers = identity_headers(principal)
+    try:
+        answer = await downstreams(ctx).send("cases", "GET", f"/api/v1/attachments/{sha256}", headers=headers)
+    except DownstreamError as exc:
+        raise PageError(exc.status, "unavailable") from exc
+    if answer.status_code != 200:
+        raise PageError(*DOWNSTREAM_ERRORS.get(answer.status_code, (502, "error")))
+    kept = {name: answer.headers[name] for name in DOWNLOAD_HEADERS if name in answer.headers}
+    return Response(content=answer.content, headers={**kept, "cache-control": "private, no-store"})
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:

@@ -53,6 +53,7 @@ ROUTES: Mapping[str, str] = {
             "sla-policies",
             "assets",
             "agreements",
+            "products",
         ),
         "cases",
     ),
