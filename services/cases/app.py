@@ -7,9 +7,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.cases import api, attachments_api, directory_api, seed
+from services.cases.customers import api as customers_api
 from services.cases.handlers import make_handlers
 from services.cases.knowledge import api as knowledge_api
 from services.cases.models import Base
+from services.cases.search import api as search_api
 from services.cases.settings import Settings
 from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.bus.transport import Subscription
@@ -45,7 +47,14 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         name="cases",
         metadata=Base.metadata,
         migrations=MIGRATIONS,
-        routers=[api.router, knowledge_api.router, directory_api.router, attachments_api.router],
+        routers=[
+            api.router,
+            knowledge_api.router,
+            directory_api.router,
+            attachments_api.router,
+            search_api.router,
+            customers_api.router,
+        ],
         subscriptions=subscriptions,
         on_start=on_start,
     )

@@ -216,4 +216,5 @@ class Queue(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
+from services.cases.customers import models as _customers_models  # noqa: E402,F401
 from services.cases.knowledge import models as _knowledge_models  # noqa: E402,F401  (register the tables)
