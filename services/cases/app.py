@@ -11,6 +11,7 @@ from services.cases.customers import api as customers_api
 from services.cases.handlers import make_handlers
 from services.cases.knowledge import api as knowledge_api
 from services.cases.models import Base
+from services.cases.relations import api as relations_api
 from services.cases.search import api as search_api
 from services.cases.settings import Settings
 from shared.app import ServiceContext, ServiceSpec, create_service_app
@@ -54,6 +55,7 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
             attachments_api.router,
             search_api.router,
             customers_api.router,
+            relations_api.router,
         ],
         subscriptions=subscriptions,
         on_start=on_start,

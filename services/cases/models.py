@@ -81,6 +81,8 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     # When the case last became closed; None while it is not closed.
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Number of the case this one was merged into; a merged case is closed and stays so.
+    merged_into: Mapped[int | None] = mapped_column(Integer)
 
     requester: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
     articles: Mapped[list[Article]] = relationship(
@@ -218,3 +220,4 @@ class Queue(Base):
 
 from services.cases.customers import models as _customers_models  # noqa: E402,F401
 from services.cases.knowledge import models as _knowledge_models  # noqa: E402,F401  (register the tables)
+from services.cases.relations import models as _relations_models  # noqa: E402,F401

@@ -15,6 +15,7 @@ from services.cases.domain.access import Access
 from services.cases.domain.customers import normalise_address, organisation_for
 from services.cases.domain.statuses import Status
 from services.cases.models import Article, ArticleBlob, Case, Customer, CustomerAddress, MessageRef
+from services.cases.relations import audit
 from services.cases.settings import Settings
 from shared import metrics
 from shared.db import UnitOfWork
@@ -190,6 +191,7 @@ async def add_article(
         body_text=body_text,
         source=None,
         threaded_by=None,
+        actor=actor,
     )
     if kind == "reply" and case.status == Status.NEW.value:
         await change_case(uow, case, {"status": Status.OPEN.value}, origin="user", actor=actor)
@@ -217,6 +219,7 @@ async def add_case_article(
     source: MessageReceived | None,
     threaded_by: str | None,
     now: datetime | None = None,
+    actor: str | None = None,
 ) -> Article:
     """Add an article; from mail it keeps the reply text, HTML and attachments by reference."""
     now = now or uow.now()
@@ -255,6 +258,14 @@ async def add_case_article(
     case.updated_at = now
     await uow.session.flush()
     uow.session.add_all(_article_blobs(article.id, source))
+    audit.record(
+        uow,
+        case,
+        action="article_added",
+        origin="mail" if source else "user",
+        actor=actor or (sender.email if sender else None),
+        new={"article_id": article.id, "kind": kind, "internal": internal},
+    )
     await uow.emit(
         ArticleAdded(
             number=case_number_text(case),
@@ -290,6 +301,7 @@ async def change_case(
     if "status" in diff:
         case.closed_at = now if case.status == Status.CLOSED.value else None
     case.updated_at = now
+    audit.record_changes(uow, case, diff, origin=origin, actor=actor)
     await uow.session.flush()
     await uow.emit(
         CaseUpdated(

@@ -31,11 +31,13 @@ def cap_refusal(
     """Why one more automatic mail to ``recipient`` must not go, or None when it may.
 
     ``earlier`` are the times of automatic mails already registered for the recipient (not the
-    suppressed ones); those in the window ``(now - window, now]`` count.
+    suppressed ones); those after ``now - window`` count. A time later than ``now`` counts too:
+    a competing consumer that took ``now`` before waiting for the recipient's lock must still
+    see the mail registered while it waited.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    recent = sum(1 for moment in earlier if now - window < moment <= now)
+    recent = sum(1 for moment in earlier if moment > now - window)
     if recent < cap:
         return None
     minutes = f"{window.total_seconds() / 60:g}"

@@ -95,3 +95,17 @@ class MailRejected(Event):
     action: str = Field(description="quarantine or drop")
     detail: str = ""
     rejected_at: AwareDatetime
+
+
+class CaseMerged(Event):
+    """A case was merged into another (the survivor): its articles and Message-IDs moved there
+    and it was closed. Emitted once per merge, with the survivor's changes in the same commit."""
+
+    producer = "cases"
+    event = "case_merged"
+
+    number: str = Field(description="The merged case, now closed")
+    into: str = Field(description="The surviving case")
+    articles_moved: int
+    merged_at: AwareDatetime
+    actor: str | None = None

@@ -40,6 +40,13 @@ def test_cap_counts_mails_inside_the_window_only() -> None:
     assert cap_refusal(recipient="kari@kunde.no", earlier=edge, now=NOW, cap=10, window=WINDOW) is None
 
 
+def test_a_mail_registered_while_waiting_for_the_lock_counts() -> None:
+    # A competing consumer took its clock reading, then waited for the recipient's lock while
+    # another registered a mail a moment "later": that mail is in the window all the same.
+    later = [NOW + timedelta(milliseconds=5)]
+    assert cap_refusal(recipient="a@b.no", earlier=later, now=NOW, cap=1, window=WINDOW) is not None
+
+
 def test_cap_of_one_and_odd_windows() -> None:
     once = [NOW - timedelta(seconds=30)]
     reason = cap_refusal(recipient="a@b.no", earlier=once, now=NOW, cap=1, window=timedelta(seconds=90))

@@ -1,0 +1,1 @@
+"""Relations between cases and what happened to them: links, merge, time registration, audit trail."""
