@@ -13,9 +13,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
@@ -216,3 +216,11 @@ def context(request: Request) -> ServiceContext:
     """FastAPI dependency: the running service's context."""
     ctx: ServiceContext = request.app.state.ctx
     return ctx
+
+
+Ctx = Annotated[ServiceContext, Depends(context)]
+"""A route parameter of this type receives the running service's context."""
+
+# The paging parameters of every list answered as ``{"items": [...], "next_cursor": ...}``.
+Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=200)]

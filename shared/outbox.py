@@ -114,7 +114,7 @@ class OutboxRelay:
         Rows confirmed before a failure are marked sent in the same transaction, so a
         failure halfway republishes nothing that the broker already confirmed.
         """
-        published = 0
+        sent: list[int] = []
         failure: PublishError | None = None
         async with self.db.uow() as uow:
             query = (
@@ -139,11 +139,13 @@ class OutboxRelay:
                         .values(attempts=self.table.c.attempts + 1, last_error=str(exc)[:1000])
                     )
                     break
+                sent.append(row.seq)
+            if sent:
                 await uow.session.execute(
-                    update(self.table).where(self.table.c.seq == row.seq).values(sent_at=uow.now())
+                    update(self.table).where(self.table.c.seq.in_(sent)).values(sent_at=uow.now())
                 )
-                published += 1
             await uow.commit(notify=False)
+        published = len(sent)
         if published:
             metrics.PUBLISHED.labels(self.service).inc(published)
         if failure is not None:

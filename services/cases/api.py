@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
+from fastapi import APIRouter, Header, HTTPException, Query, status
 
 from services.cases import repository, service
 from services.cases.access import Viewer, require_known
@@ -21,11 +21,10 @@ from services.cases.schemas import (
     PersonRead,
 )
 from services.cases.settings import Settings
-from shared.app import ServiceContext, context
+from shared.app import Ctx
 from shared.http import USER_HEADER
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
-Ctx = Annotated[ServiceContext, Depends(context)]
 Actor = Annotated[str | None, Header(alias=USER_HEADER, include_in_schema=False)]
 
 # The one answer for a case that does not exist and for a case the caller may not see.

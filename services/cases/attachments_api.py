@@ -10,15 +10,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 
 from services.cases import repository
 from services.cases.access import Viewer
-from shared.app import ServiceContext, context
+from shared.app import Ctx
 from shared.blobs import BlobNotFound
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
-Ctx = Annotated[ServiceContext, Depends(context)]
 
 NOT_FOUND = "attachment not found"
 SHOWN_INLINE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from services.cases import directory
@@ -24,10 +24,9 @@ from services.cases.schemas import (
     UserRead,
     UserUpdate,
 )
-from shared.app import ServiceContext, context
+from shared.app import Ctx
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
-Ctx = Annotated[ServiceContext, Depends(context)]
 
 
 def user_read(view: directory.UserView) -> UserRead:

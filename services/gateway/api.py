@@ -12,10 +12,9 @@ from fastapi.openapi.utils import get_openapi
 from services.gateway import openapi, proxy, service, users
 from services.gateway.auth import ADMIN_SUBJECT, Principal, bearer_token
 from services.gateway.schemas import Me, TokenCreate, TokenCreated, TokenList, TokenRead, UserTokenCreate
-from shared.app import ServiceContext, context
+from shared.app import Ctx
 
 router = APIRouter(prefix="/api/v1")
-Ctx = Annotated[ServiceContext, Depends(context)]
 TITLE = "Allsak API"
 T = TypeVar("T")
 

@@ -21,10 +21,9 @@ from services.gateway.auth import SESSION_COOKIE, Principal, safe_next
 from services.gateway.i18n import language, translator
 from services.gateway.proxy import DownstreamError, downstreams, identity_headers
 from services.gateway.settings import Settings
-from shared.app import ServiceContext, context
+from shared.app import Ctx, ServiceContext
 
 router = APIRouter(include_in_schema=False)
-Ctx = Annotated[ServiceContext, Depends(context)]
 
 CASE_NUMBER = re.compile(r"^[A-Za-z0-9-]{1,40}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from email.utils import getaddresses
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -25,11 +25,11 @@ from services.intake.schemas import (
     encode_cursor,
 )
 from services.intake.settings import Settings
-from shared.app import ServiceContext, context
+from shared.app import Ctx, ServiceContext
 
 router = APIRouter(prefix=API_PREFIX, tags=["intake"])
 
-Context = Annotated[ServiceContext, Depends(context)]
+Context = Ctx
 
 MAIL_TYPES = ("message/rfc822", "application/octet-stream", "text/plain")
 FORM_TYPE = "multipart/form-data"

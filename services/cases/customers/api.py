@@ -44,14 +44,11 @@ from services.cases.customers.schemas import (
     ProductRead,
 )
 from services.cases.domain.access import RANK, Access, Role, identity, lower
-from shared.app import ServiceContext, context
+from shared.app import Ctx, Cursor, Limit, ServiceContext
 from shared.http import ROLE_HEADER
 
 router = APIRouter(tags=["customers"])
-Ctx = Annotated[ServiceContext, Depends(context)]
 RoleHeader = Annotated[str | None, Header(alias=ROLE_HEADER, include_in_schema=False)]
-Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")]
-Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 async def editor(ctx: Ctx, access: Viewer, role: RoleHeader = None) -> Access:

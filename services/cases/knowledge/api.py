@@ -40,15 +40,12 @@ from services.cases.knowledge.schemas import (
     StandardSolutionRead,
     StandardSolutionUpdate,
 )
-from shared.app import ServiceContext, context
+from shared.app import Ctx, Cursor, Limit
 from shared.http import ROLE_HEADER, USER_HEADER
 
 router = APIRouter(tags=["knowledge"])
-Ctx = Annotated[ServiceContext, Depends(context)]
 Actor = Annotated[str | None, Header(alias=USER_HEADER, include_in_schema=False)]
 Role = Annotated[str | None, Header(alias=ROLE_HEADER, include_in_schema=False)]
-Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")]
-Limit = Annotated[int, Query(ge=1, le=200)]
 KB = "/api/v1/kb/articles"
 BOARD = "/api/v1/info-board"
 SOLUTIONS = "/api/v1/standard-solutions"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from services.cases import service as cases_service
 from services.cases.access import Viewer
@@ -26,10 +26,9 @@ from services.cases.relations.schemas import (
     TimeRead,
     TimeTotals,
 )
-from shared.app import ServiceContext, context
+from shared.app import Ctx
 
 router = APIRouter(prefix="/api/v1/cases/{number}", tags=["cases"])
-Ctx = Annotated[ServiceContext, Depends(context)]
 
 
 @contextmanager

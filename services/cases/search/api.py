@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
+from fastapi import APIRouter, Header, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from services.cases.access import Viewer
@@ -14,11 +14,10 @@ from services.cases.repository import visible_case
 from services.cases.schemas import CaseRead
 from services.cases.search import domain, repository
 from services.cases.search.domain import Kind
-from shared.app import ServiceContext, context
+from shared.app import Ctx
 from shared.http import ROLE_HEADER
 
 router = APIRouter(tags=["search"])
-Ctx = Annotated[ServiceContext, Depends(context)]
 Role = Annotated[str | None, Header(alias=ROLE_HEADER, include_in_schema=False)]
 
 

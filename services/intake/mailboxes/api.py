@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from services.intake.mailboxes import service
 from services.intake.mailboxes.schemas import MailboxCreate, MailboxList, MailboxRead, MailboxUpdate
 from services.intake.models import Mailbox
-from shared.app import ServiceContext, context
+from shared.app import Ctx
 
 
 class _NoInputRoute(APIRoute):
@@ -32,7 +32,7 @@ class _NoInputRoute(APIRoute):
 
 
 router = APIRouter(prefix="/api/v1/mailboxes", tags=["mailboxes"], route_class=_NoInputRoute)
-Context = Annotated[ServiceContext, Depends(context)]
+Context = Ctx
 
 
 def read(mailbox: Mailbox) -> MailboxRead:
