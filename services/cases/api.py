@@ -19,6 +19,8 @@ from services.cases.schemas import (
     CaseRead,
     CaseUpdate,
     PersonRead,
+    RuleHitRead,
+    SlaRead,
 )
 from services.cases.settings import Settings
 from shared.app import Ctx
@@ -36,13 +38,23 @@ def case_read(case: Case) -> CaseRead:
         number=str(case.number),
         subject=case.subject,
         status=case.status,
+        status_category=case.status_category,
         type=case.type,
         queue=case.queue,
         priority=case.priority,
+        impact=case.impact,
+        urgency=case.urgency,
         channel=case.channel,
         requester=PersonRead(email=case.requester.email, name=case.requester.name),
         assignee=case.assignee,
         group=case.group,
+        fields=case.fields or {},
+        template=case.template,
+        routing=[RuleHitRead.model_validate(hit) for hit in case.routing or []],
+        sla=SlaRead(
+            first_response_due_at=case.sla_first_response_due_at,
+            resolution_due_at=case.sla_resolution_due_at,
+        ),
         follow_up_of=str(case.follow_up_of) if case.follow_up_of is not None else None,
         created_at=case.created_at,
         updated_at=case.updated_at,

@@ -191,6 +191,7 @@ async def _new_case(
         assignee=route.assignee,
         group=route.group,
         follow_up_of=decision.follow_up_of,
+        mailbox_id=mail.mailbox_id,
     )
     case = await service.create_case(
         uow,

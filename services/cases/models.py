@@ -83,6 +83,24 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Number of the case this one was merged into; a merged case is closed and stays so.
     merged_into: Mapped[int | None] = mapped_column(Integer)
+    # The category of ``status`` (new, open, waiting_for_customer, waiting_for_third_party,
+    # resolved, closed): statuses are configured per case type, and the rules that do not care
+    # which status it is (SLA pauses, reopening, access to done cases) ask for the category.
+    status_category: Mapped[str] = mapped_column(
+        String(40), nullable=False, index=True, server_default="open"
+    )
+    # Values of the case type's custom fields, by field key.
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict, server_default="{}")
+    # ITIL impact and urgency; the priority follows from them where the case type has a matrix.
+    impact: Mapped[str | None] = mapped_column(String(20))
+    urgency: Mapped[str | None] = mapped_column(String(20))
+    # Key of the template the case was registered from.
+    template: Mapped[str | None] = mapped_column(String(100))
+    # The routing rules that fired when the case was registered: [{rule, name, reason, actions}].
+    routing: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # SLA due times (business time, from the SLA policy the case falls under); None: no target.
+    sla_first_response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sla_resolution_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
     requester: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
     articles: Mapped[list[Article]] = relationship(

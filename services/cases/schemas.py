@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -53,17 +53,42 @@ class ArticleRead(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class SlaRead(BaseModel):
+    first_response_due_at: datetime | None = Field(
+        default=None, description="When the first public reply is due (business time), if there is a target"
+    )
+    resolution_due_at: datetime | None = Field(default=None, description="When the case is due resolved")
+
+
+class RuleHitRead(BaseModel):
+    rule: str = Field(description="Id of the routing rule that fired")
+    name: str
+    reason: str = Field(description="Which conditions matched")
+    actions: dict[str, Any] = Field(default_factory=dict, description="What the rule set")
+
+
 class CaseRead(BaseModel):
     number: str
     subject: str
     status: str
+    status_category: str = Field(
+        description="new, open, waiting_for_customer, waiting_for_third_party, resolved or closed"
+    )
     type: str
     queue: str
     priority: str
+    impact: str | None = None
+    urgency: str | None = None
     channel: str
     requester: PersonRead
     assignee: str | None = None
     group: str | None = None
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="Values of the case type's custom fields"
+    )
+    template: str | None = Field(default=None, description="Key of the template the case was registered from")
+    routing: list[RuleHitRead] = Field(default_factory=list, description="Routing rules that fired")
+    sla: SlaRead = Field(default_factory=SlaRead)
     follow_up_of: str | None = Field(default=None, description="Number of the closed case this follows up")
     created_at: datetime
     updated_at: datetime

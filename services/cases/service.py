@@ -6,11 +6,11 @@ Mail has its own module (``services.cases.mail``): threading, routing, bounces a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.cases import repository
+from services.cases import lifecycle, repository
 from services.cases.domain.access import Access
 from services.cases.domain.customers import normalise_address, organisation_for
 from services.cases.domain.statuses import Status
@@ -44,6 +44,11 @@ class NewCase:
     assignee: str | None = None
     group: str | None = None
     follow_up_of: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    impact: str | None = None
+    urgency: str | None = None
+    template: str | None = None
+    mailbox_id: str | None = None
 
 
 def case_number_text(case: Case) -> str:
@@ -111,8 +116,26 @@ async def create_case(
         assignee=new.assignee,
         group=new.group,
         follow_up_of=new.follow_up_of,
+        status_category=Status.NEW.value,
+        fields={},
+        impact=new.impact,
+        urgency=new.urgency,
+        template=new.template,
         created_at=now,
         updated_at=now,
+    )
+    await lifecycle.registering(
+        uow,
+        case,
+        lifecycle.Registration(
+            channel=new.channel,
+            requester_email=normalise_address(new.requester_email),
+            organisation_id=customer.organisation_id,
+            mailbox_id=new.mailbox_id,
+            body_text=new.body_text,
+            values=new.fields,
+            enforce_create_gate=source is None,
+        ),
     )
     uow.session.add(case)
     await uow.session.flush()
@@ -258,6 +281,7 @@ async def add_case_article(
     case.updated_at = now
     await uow.session.flush()
     uow.session.add_all(_article_blobs(article.id, source))
+    await lifecycle.article_added(uow, case, article)
     audit.record(
         uow,
         case,
@@ -288,6 +312,9 @@ async def add_case_article(
 async def change_case(
     uow: UnitOfWork, case: Case, changes: dict[str, Any], *, origin: str, actor: str | None
 ) -> None:
+    """The one way a case changes: the case type checks the change first (raising
+    ``ChangeRefused``), the SLA clocks follow it after."""
+    changes = await lifecycle.changing(uow, case, changes, origin=origin)
     diff = {
         field: FieldChange(old=getattr(case, field), new=value)
         for field, value in changes.items()
@@ -296,12 +323,13 @@ async def change_case(
     if not diff:
         return
     now = uow.now()
-    for field, change in diff.items():
-        setattr(case, field, change.new)
+    for name, change in diff.items():
+        setattr(case, name, change.new)
     if "status" in diff:
-        case.closed_at = now if case.status == Status.CLOSED.value else None
+        case.closed_at = now if case.status_category == Status.CLOSED.value else None
     case.updated_at = now
     audit.record_changes(uow, case, diff, origin=origin, actor=actor)
+    await lifecycle.changed(uow, case, diff)
     await uow.session.flush()
     await uow.emit(
         CaseUpdated(

@@ -1,0 +1,1 @@
+"""Case types: custom fields, forms, statuses with their transitions, priority matrix, templates."""

@@ -1,0 +1,1 @@
+"""Routing rules and automatic assignment of new cases."""
