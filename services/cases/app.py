@@ -7,13 +7,17 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.cases import api, attachments_api, directory_api, seed
+from services.cases.casetypes import api as casetypes_api
 from services.cases.customers import api as customers_api
 from services.cases.handlers import make_handlers
 from services.cases.knowledge import api as knowledge_api
 from services.cases.models import Base
 from services.cases.relations import api as relations_api
+from services.cases.rules import api as rules_api
 from services.cases.search import api as search_api
 from services.cases.settings import Settings
+from services.cases.sla import api as sla_api
+from services.cases.sla import timer as sla_timer
 from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.bus.transport import Subscription
 from shared.events.intake import MessageReceived
@@ -56,8 +60,12 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
             search_api.router,
             customers_api.router,
             relations_api.router,
+            casetypes_api.router,
+            rules_api.router,
+            sla_api.router,
         ],
         subscriptions=subscriptions,
+        workers=sla_timer.workers,
         on_start=on_start,
     )
     return create_service_app(spec, settings, runtime)

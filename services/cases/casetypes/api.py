@@ -1,0 +1,7 @@
+"""PLACEHOLDER being replaced: routes of services.cases.casetypes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["casetypes"])
