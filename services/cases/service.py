@@ -124,6 +124,7 @@ async def create_case(
         created_at=now,
         updated_at=now,
     )
+    uow.session.add(case)
     await lifecycle.registering(
         uow,
         case,
@@ -137,7 +138,6 @@ async def create_case(
             enforce_create_gate=source is None,
         ),
     )
-    uow.session.add(case)
     await uow.session.flush()
     await uow.emit(
         CaseCreated(
