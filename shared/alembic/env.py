@@ -2,14 +2,10 @@
 
 from alembic import context
 
+from shared.migrations import include_object
+
 config = context.config
 connection = config.attributes["connection"]
-
-
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    # Full-text search tables (SQLite FTS5 and their shadow tables) are made by hand-written
-    # migrations, not models: autogenerate must not offer to drop them.
-    return not (type_ == "table" and reflected and compare_to is None and name is not None and "_fts" in name)
 
 
 context.configure(
