@@ -226,6 +226,10 @@ async def test_customers_by_name_and_address_for_staff(desk: Desk) -> None:
     assert len(await desk.search("ingrid", as_user(desk.users["hr"]), kind="customer")) == 1
     assert await desk.search("nordmann", as_user("kunde-1", "customer")) == []
     assert await desk.search("nordmann", as_user("ghost")) == []
+    # A person with no case yet is shown, as customers 360 shows them (a caller phoning in).
+    await desk.post("/api/v1/customers", {"email": "trine@kunde.no", "name": "Trine Vik"})
+    assert [hit["title"] for hit in await desk.search("trine", it, kind="customer")] == ["Trine Vik"]
+    assert [hit["title"] for hit in await desk.search("trine@kunde.no", it, kind="customer")] == ["Trine Vik"]
 
 
 @pytest.mark.parametrize(

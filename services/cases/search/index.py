@@ -28,7 +28,13 @@ PG_DOCUMENTS = {
     "customer_address": "customer_address.email",
 }
 VISIBLE_QUEUE = '"case".queue IN :queues'
-CUSTOMER_IN_QUEUES = 'IN (SELECT "case".requester_id FROM "case" WHERE "case".queue IN :queues)'
+
+
+def customer_visible(column: str) -> str:
+    """The rule of customers 360 (``customers.repository.visible_people``): a person is shown to
+    a caller who sees one of their cases, or when they have no case at all."""
+    theirs = f'SELECT 1 FROM "case" WHERE "case".requester_id = {column}'
+    return f'(NOT EXISTS ({theirs}) OR EXISTS ({theirs} AND "case".queue IN :queues))'
 
 
 def _pg_query(config: str, query: Query) -> str:
@@ -150,7 +156,7 @@ async def customer_hits(
     if queues is not None:
         params["queues"] = sorted(queues)
     if not postgresql:
-        where = f" AND customer_fts.customer_id {CUSTOMER_IN_QUEUES}" if queues is not None else ""
+        where = f" AND {customer_visible('customer_fts.customer_id')}" if queues is not None else ""
         sql = (
             "SELECT customer_fts.customer_id AS key, customer_fts.address_key AS source, "
             "-bm25(customer_fts, 0, 0, 2.0, 1.0) AS score "
@@ -161,13 +167,13 @@ async def customer_hits(
     address, address_score = _pg_match_and_rank("customer_address", query)
     names = (
         f"SELECT customer.id AS key, NULL AS source, {name_score} AS score FROM customer WHERE {name}"
-        + (f" AND customer.id {CUSTOMER_IN_QUEUES}" if queues is not None else "")
+        + (f" AND {customer_visible('customer.id')}" if queues is not None else "")
         + f" LIMIT {CANDIDATES}"
     )
     addresses = (
         "SELECT customer_address.customer_id AS key, customer_address.email AS source, "
         f"{address_score} AS score FROM customer_address WHERE {address}"
-        + (f" AND customer_address.customer_id {CUSTOMER_IN_QUEUES}" if queues is not None else "")
+        + (f" AND {customer_visible('customer_address.customer_id')}" if queues is not None else "")
         + f" LIMIT {CANDIDATES}"
     )
     return await _hits(session, names, params) + await _hits(session, addresses, params)
