@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
 
 from services.cases import repository, service
 from services.cases.access import Viewer, require_known
+from services.cases.casetypes import templates
+from services.cases.casetypes.gate import ChangeRefused
+from services.cases.casetypes.schemas import FromTemplate, refusal
+from services.cases.domain.statuses import Category
 from services.cases.models import Article, Case
 from services.cases.schemas import (
     ArticleCreate,
     ArticleRead,
     AttachmentRead,
+    BulkResult,
+    BulkUpdate,
     CaseCreate,
     CaseDetail,
     CaseList,
@@ -86,6 +92,12 @@ def parse_number(number: str) -> int:
     return int(number)
 
 
+def refused(exc: ChangeRefused) -> HTTPException:
+    """The case type's gate said no: 422 naming each missing field (key and labels), each wrong
+    value, and for a refused transition the statuses the case could go to."""
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, refusal(exc))
+
+
 @router.get("", response_model=CaseList)
 async def list_cases(
     ctx: Ctx,
@@ -94,16 +106,83 @@ async def list_cases(
     queue: str | None = None,
     requester: Annotated[str | None, Query(description="Requester email address")] = None,
     q: Annotated[str | None, Query(description="Words in the subject or articles", max_length=200)] = None,
+    type_: Annotated[str | None, Query(alias="type", description="Case type key")] = None,
+    status_category: Category | None = None,
+    priority: str | None = None,
+    assignee: str | None = None,
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,12}$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CaseList:
-    filters = repository.CaseFilter(status=status_, queue=queue, requester=requester, text=q)
+    filters = repository.CaseFilter(
+        status=status_,
+        queue=queue,
+        requester=requester,
+        text=q,
+        type=type_,
+        status_category=status_category.value if status_category else None,
+        priority=priority,
+        assignee=assignee,
+    )
     async with ctx.db.sessions() as session:
         cases = await repository.list_cases(
             session, filters, access, before_number=int(cursor) if cursor else None, limit=limit
         )
     next_cursor = str(cases[-1].number) if len(cases) == limit else None
     return CaseList(items=[case_read(c) for c in cases], next_cursor=next_cursor)
+
+
+# The routes below with a fixed first segment come before those taking a number.
+
+
+@router.post("/bulk", response_model=BulkResult)
+async def bulk_update(body: BulkUpdate, ctx: Ctx, access: Viewer, actor: Actor = None) -> BulkResult:
+    """The same change of several cases, all or nothing. A case the caller does not see answers
+    like one that does not exist (404 naming the numbers); if the case type refuses the change of
+    any case, none changes, and the 422 names per case what is missing or wrong."""
+    numbers = list(dict.fromkeys(int(n) for n in body.numbers))
+    changes = body.changes.model_dump(exclude_unset=True, mode="json")
+    async with ctx.db.uow() as uow:
+        try:
+            cases = await service.bulk_update(
+                uow, access=access, numbers=numbers, changes=changes, origin="user", actor=actor
+            )
+        except service.CasesNotFound as exc:
+            missing = {"message": NOT_FOUND, "numbers": [str(n) for n in exc.numbers]}
+            raise HTTPException(status.HTTP_404_NOT_FOUND, missing) from None
+        except service.BulkRefused as exc:
+            detail: dict[str, Any] = {
+                "message": f"no case changed: the case type refused {len(exc.refused)} of {len(numbers)}",
+                "refused": [{"number": str(n), **refusal(e)} for n, e in exc.refused.items()],
+            }
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
+        await uow.commit()
+    return BulkResult(items=[case_read(c) for c in cases])
+
+
+@router.post("/from-template/{key}", response_model=CaseRead, status_code=status.HTTP_201_CREATED)
+async def create_from_template(key: str, body: FromTemplate, ctx: Ctx, access: Viewer) -> CaseRead:
+    """A complete case from a template and the requester (fields, subject and text may override
+    the template's); the case type's create gate applies to the result."""
+    require_known(access)
+    settings: Settings = ctx.settings  # type: ignore[assignment]
+    async with ctx.db.uow() as uow:
+        try:
+            case = await templates.case_from_template(
+                uow,
+                settings=settings,
+                key=key,
+                requester_email=str(body.requester.email),
+                requester_name=body.requester.name,
+                fields=body.fields,
+                subject=body.subject,
+                body_text=body.body_text,
+            )
+        except templates.NotFound as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        except ChangeRefused as exc:
+            raise refused(exc) from None
+        await uow.commit()
+    return case_read(case)
 
 
 @router.get("/{number}", response_model=CaseDetail, response_model_by_alias=True)
@@ -131,9 +210,15 @@ async def create_case(body: CaseCreate, ctx: Ctx, access: Viewer) -> CaseRead:
         type=body.type,
         priority=body.priority,
         assignee=body.assignee,
+        fields=body.fields,
+        impact=body.impact,
+        urgency=body.urgency,
     )
     async with ctx.db.uow() as uow:
-        case = await service.create_case(uow, settings=settings, new=new)
+        try:
+            case = await service.create_case(uow, settings=settings, new=new)
+        except ChangeRefused as exc:
+            raise refused(exc) from None
         await uow.commit()
     return case_read(case)
 
@@ -150,6 +235,8 @@ async def update_case(
             )
         except service.CaseNotFound:
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
+        except ChangeRefused as exc:
+            raise refused(exc) from None
         await uow.commit()
     return case_read(case)
 

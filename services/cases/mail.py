@@ -10,9 +10,10 @@ import logging
 from datetime import timedelta
 
 from services.cases import repository, service
+from services.cases.casetypes import headers
 from services.cases.domain import bounces, routing, threading
 from services.cases.domain.access import INTERNAL
-from services.cases.domain.statuses import Status, status_after_customer_mail
+from services.cases.domain.statuses import category_after_customer_mail
 from services.cases.models import Case, CaseExternalRef, MessageRef
 from services.cases.settings import Settings
 from shared.db import UnitOfWork
@@ -163,11 +164,18 @@ async def _append(uow: UnitOfWork, *, mail: MessageReceived, decision: threading
         threaded_by=decision.reason,
     )
     await _remember_partner_reference(uow, case, mail)
-    if not mail.auto_submitted:
-        # An out-of-office answer is not the customer answering: the case keeps its status.
-        status = status_after_customer_mail(Status(case.status)).value
-        await service.change_case(uow, case, {"status": status}, origin="mail", actor=mail.sender_email)
+    await _change_by_mail(uow, case, mail)
     return case
+
+
+async def _change_by_mail(uow: UnitOfWork, case: Case, mail: MessageReceived) -> None:
+    """A trusted mail's ``X-Allsak-Status`` and ``X-Allsak-Field-*`` headers change the case; a
+    customer's mail (not an automatic one) wakes it up. Either goes through the case type's gate,
+    and a refused change leaves the case as it was: the mail is on the case already."""
+    asked = headers.case_changes(mail.trusted_headers)
+    # An out-of-office answer is not the customer answering: the case keeps its status.
+    wake = None if mail.auto_submitted else category_after_customer_mail(case.status_category)
+    await service.change_if_allowed(uow, case, wake, asked, origin="mail", actor=mail.sender_email)
 
 
 async def _new_case(
@@ -192,6 +200,7 @@ async def _new_case(
         group=route.group,
         follow_up_of=decision.follow_up_of,
         mailbox_id=mail.mailbox_id,
+        fields=headers.case_fields(mail.trusted_headers),
     )
     case = await service.create_case(
         uow,

@@ -107,16 +107,19 @@ async def known_messages(session: AsyncSession, message_ids: Sequence[str]) -> d
 
 
 async def case_state(session: AsyncSession, number: int) -> CaseState | None:
-    """Status and closing time of a case, and its newest follow-up that is not closed."""
+    """Status category and closing time of a case, and its newest follow-up that is not closed.
+    The closed-case rule asks for the category: every case type has its own closed statuses."""
     row = (
-        await session.execute(select(Case.status, Case.closed_at).where(Case.number == number))
+        await session.execute(select(Case.status_category, Case.closed_at).where(Case.number == number))
     ).one_or_none()
     if row is None:
         return None
     follow_up = await session.scalar(
-        select(func.max(Case.number)).where(Case.follow_up_of == number, Case.status != Status.CLOSED.value)
+        select(func.max(Case.number)).where(
+            Case.follow_up_of == number, Case.status_category != Status.CLOSED.value
+        )
     )
-    return CaseState(number, row.status, row.closed_at, follow_up)
+    return CaseState(number, row.status_category, row.closed_at, follow_up)
 
 
 async def cases_by_external_ref(
@@ -154,6 +157,10 @@ class CaseFilter:
     queue: str | None = None
     requester: str | None = None
     text: str | None = None
+    type: str | None = None
+    status_category: str | None = None
+    priority: str | None = None
+    assignee: str | None = None
 
 
 async def list_cases(
@@ -168,10 +175,16 @@ async def list_cases(
         query = query.where(Case.queue.in_(sorted(access.queues)))
     if before_number is not None:
         query = query.where(Case.number < before_number)
-    if filters.status:
-        query = query.where(Case.status == filters.status)
-    if filters.queue:
-        query = query.where(Case.queue == filters.queue)
+    for column, wanted in (
+        (Case.status, filters.status),
+        (Case.queue, filters.queue),
+        (Case.type, filters.type),
+        (Case.status_category, filters.status_category),
+        (Case.priority, filters.priority),
+        (Case.assignee, filters.assignee),
+    ):
+        if wanted:
+            query = query.where(column == wanted)
     if filters.requester:
         requester = select(CustomerAddress.customer_id).where(
             CustomerAddress.email == filters.requester.strip().lower()

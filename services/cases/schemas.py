@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
-
-from services.cases.domain.statuses import Status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 
 class PersonRead(BaseModel):
@@ -104,6 +102,8 @@ class CaseList(BaseModel):
 
 
 Priority = Literal["low", "normal", "high", "critical"]
+Level = Literal["high", "medium", "low"]
+FieldValues = dict[Annotated[str, Field(max_length=50)], Any]
 
 
 class CaseCreate(BaseModel):
@@ -115,17 +115,58 @@ class CaseCreate(BaseModel):
     channel: Literal["api", "phone", "portal"] = "api"
     queue: str | None = Field(default=None, min_length=1, max_length=100)
     type: str | None = Field(default=None, min_length=1, max_length=60)
-    priority: Priority | None = None
+    priority: Priority | None = Field(
+        default=None, description="Not where the case type derives it from impact × urgency"
+    )
+    impact: Level | None = None
+    urgency: Level | None = None
     assignee: str | None = Field(default=None, max_length=200)
+    fields: FieldValues = Field(default_factory=dict, description="Values of the case type's custom fields")
 
 
 class CaseUpdate(BaseModel):
+    """What a change may name; the case type's gate checks it as a whole."""
+
     model_config = ConfigDict(extra="forbid")
 
-    status: Status | None = None
-    priority: Priority | None = None
+    status: str | None = Field(
+        default=None, min_length=1, max_length=40, description="A status of the case type"
+    )
+    type: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=60,
+        description="The status moves to the new type's first of its category",
+    )
+    priority: Priority | None = Field(
+        default=None, description="Not where the case type derives it from impact × urgency"
+    )
+    impact: Level | None = None
+    urgency: Level | None = None
+    fields: FieldValues | None = Field(
+        default=None, description="Partial: the keys given are set, a null value removes the field"
+    )
     assignee: str | None = Field(default=None, max_length=200)
     queue: str | None = Field(default=None, min_length=1, max_length=100)
+    group: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @field_validator("status", "type", "priority", "fields", "queue")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class BulkUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    numbers: list[Annotated[str, Field(pattern=r"^\d{1,12}$")]] = Field(min_length=1, max_length=200)
+    changes: CaseUpdate
+
+
+class BulkResult(BaseModel):
+    items: list[CaseRead]
 
 
 class ArticleCreate(BaseModel):

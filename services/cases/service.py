@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from services.cases import lifecycle, repository
+from services.cases.casetypes import gate
+from services.cases.casetypes.gate import ChangeRefused
 from services.cases.domain.access import Access
 from services.cases.domain.customers import normalise_address, organisation_for
 from services.cases.domain.statuses import Status
@@ -29,6 +31,22 @@ MAX_EVENT_BODY = 20_000
 
 class CaseNotFound(LookupError):
     pass
+
+
+class CasesNotFound(CaseNotFound):
+    """Cases of a bulk update that do not exist or that the caller does not see (the same)."""
+
+    def __init__(self, numbers: list[int]) -> None:
+        super().__init__(numbers)
+        self.numbers = numbers
+
+
+class BulkRefused(ValueError):
+    """The case type refused the change of some cases of a bulk update: nothing was changed."""
+
+    def __init__(self, refused: dict[int, ChangeRefused]) -> None:
+        super().__init__(f"{len(refused)} case(s) refused")
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,7 @@ async def create_case(
 ) -> Case:
     """Register a case with its first article; a mail's Message-ID is remembered for threading.
 
+    The case type completes it (and refuses it for a missing or wrong field, except from mail).
     ``CaseCreated.requester`` carries the address the case came from (an alias, perhaps): the
     acknowledgement goes where the customer wrote from.
     """
@@ -117,7 +136,8 @@ async def create_case(
         group=new.group,
         follow_up_of=new.follow_up_of,
         status_category=Status.NEW.value,
-        fields={},
+        # The values given, as routing rules see them; the case type coerces them when it completes.
+        fields=dict(new.fields),
         impact=new.impact,
         urgency=new.urgency,
         template=new.template,
@@ -138,12 +158,15 @@ async def create_case(
             enforce_create_gate=source is None,
         ),
     )
+    if new.priority is not None and source is None:
+        await gate.check_given_priority(uow, case)
     await uow.session.flush()
     await uow.emit(
         CaseCreated(
             number=case_number_text(case),
             subject=case.subject,
             status=case.status,
+            status_category=case.status_category,
             type=case.type,
             queue=case.queue,
             priority=case.priority,
@@ -183,11 +206,39 @@ async def update_case(
     origin: str,
     actor: str | None,
 ) -> Case:
-    """Change status, priority, assignee or queue of a case the caller sees; every real change is
-    one event with old and new. Moving a case to another queue may take it out of their sight."""
+    """Change a case the caller sees, through the case type's gate; every real change is one
+    event with old and new. Moving a case to another queue may take it out of their sight."""
     case = await get_case(uow, number, access=access)
     await change_case(uow, case, changes, origin=origin, actor=actor)
     return case
+
+
+async def bulk_update(
+    uow: UnitOfWork,
+    *,
+    access: Access,
+    numbers: list[int],
+    changes: dict[str, Any],
+    origin: str,
+    actor: str | None,
+) -> list[Case]:
+    """The same change of several cases the caller sees, all or nothing: a case that is missing
+    or hidden (``CasesNotFound``) or that the case type refuses (``BulkRefused``, naming what each
+    case lacks) leaves every case as it was, since the caller's unit of work is not committed."""
+    cases = [await repository.visible_case(uow.session, number, access) for number in numbers]
+    missing = [number for number, case in zip(numbers, cases, strict=True) if case is None]
+    if missing:
+        raise CasesNotFound(missing)
+    refused: dict[int, ChangeRefused] = {}
+    for case in cases:
+        assert case is not None
+        try:
+            await change_case(uow, case, dict(changes), origin=origin, actor=actor)
+        except ChangeRefused as exc:
+            refused[case.number] = exc
+    if refused:
+        raise BulkRefused(refused)
+    return [case for case in cases if case is not None]
 
 
 async def add_article(
@@ -216,9 +267,48 @@ async def add_article(
         threaded_by=None,
         actor=actor,
     )
-    if kind == "reply" and case.status == Status.NEW.value:
-        await change_case(uow, case, {"status": Status.OPEN.value}, origin="user", actor=actor)
+    if kind == "reply" and case.status_category == Status.NEW.value:
+        await change_if_allowed(uow, case, Status.OPEN.value, {}, origin="user", actor=actor)
     return article
+
+
+async def status_change_to(uow: UnitOfWork, case: Case, category: str) -> dict[str, Any]:
+    """An automatic move to ``category`` (a customer's mail, the first reply, a merge): the case
+    type's first status of it that the case may change to; {} when the case is in it already."""
+    if case.status_category == category:
+        return {}
+    status = await gate.first_status(uow, case, category)
+    if status is None:
+        raise ChangeRefused(
+            f"case type {case.type!r} allows no status of category {category!r} after {case.status!r}"
+        )
+    return {"status": status}
+
+
+async def change_if_allowed(
+    uow: UnitOfWork,
+    case: Case,
+    category: str | None,
+    changes: dict[str, Any],
+    *,
+    origin: str,
+    actor: str | None,
+) -> bool:
+    """A change that something else caused (an article) and must not undo: ``changes`` plus a
+    move to ``category`` where none is asked for. If the case type refuses it, the case stays as
+    it is, and its audit trail says what was refused and why."""
+    wanted = dict(changes)
+    try:
+        if category is not None and "status" not in wanted:
+            wanted.update(await status_change_to(uow, case, category))
+        if wanted:
+            await change_case(uow, case, wanted, origin=origin, actor=actor)
+    except ChangeRefused as exc:
+        refused = {"changes": wanted, "reason": exc.message, "missing": exc.missing}
+        audit.record(uow, case, action="change_refused", origin=origin, actor=actor, new=refused)
+        logger.info("case %s: %s change refused: %s", case.number, origin, exc.message)
+        return False
+    return True
 
 
 async def get_case(uow: UnitOfWork, number: int, *, access: Access) -> Case:
@@ -313,7 +403,8 @@ async def change_case(
     uow: UnitOfWork, case: Case, changes: dict[str, Any], *, origin: str, actor: str | None
 ) -> None:
     """The one way a case changes: the case type checks the change first (raising
-    ``ChangeRefused``), the SLA clocks follow it after."""
+    ``ChangeRefused``), the SLA clocks follow it after. A custom field's change reads
+    ``fields.<key>`` (old → new) in the audit trail, the event and for the clocks."""
     changes = await lifecycle.changing(uow, case, changes, origin=origin)
     diff = {
         field: FieldChange(old=getattr(case, field), new=value)
@@ -325,23 +416,37 @@ async def change_case(
     now = uow.now()
     for name, change in diff.items():
         setattr(case, name, change.new)
-    if "status" in diff:
+    if "status" in diff or "status_category" in diff:
         case.closed_at = now if case.status_category == Status.CLOSED.value else None
     case.updated_at = now
-    audit.record_changes(uow, case, diff, origin=origin, actor=actor)
-    await lifecycle.changed(uow, case, diff)
+    shown = _per_field(diff)
+    audit.record_changes(uow, case, shown, origin=origin, actor=actor)
+    await lifecycle.changed(uow, case, shown)
     await uow.session.flush()
     await uow.emit(
         CaseUpdated(
             number=case_number_text(case),
-            changes=diff,
+            changes=shown,
             origin=origin,
             actor=actor,
             status=case.status,
+            status_category=case.status_category,
             queue=case.queue,
             updated_at=now,
         )
     )
+
+
+def _per_field(diff: dict[str, FieldChange]) -> dict[str, FieldChange]:
+    """The diff with the custom fields' one entry split into ``fields.<key>`` entries."""
+    if "fields" not in diff:
+        return diff
+    shown = {name: change for name, change in diff.items() if name != "fields"}
+    old, new = diff["fields"].old or {}, diff["fields"].new or {}
+    for key in [*old, *(k for k in new if k not in old)]:
+        if old.get(key) != new.get(key):
+            shown[f"fields.{key}"] = FieldChange(old=old.get(key), new=new.get(key))
+    return shown
 
 
 def _search_text(source: MessageReceived | None) -> str | None:

@@ -39,6 +39,11 @@ class CaseCreated(Event):
     suppress_auto_reply: bool = Field(
         default=False, description="The source was machine-sent or bulk mail: send no acknowledgement"
     )
+    status_category: str | None = Field(
+        default=None,
+        description="Category of the status (new, open, waiting_for_customer, waiting_for_third_party, "
+        "resolved, closed): statuses are configured per case type",
+    )
 
 
 class ArticleAdded(Event):
@@ -75,12 +80,15 @@ class CaseUpdated(Event):
     event = "case_updated"
 
     number: str
-    changes: dict[str, FieldChange]
+    changes: dict[str, FieldChange] = Field(
+        description="Changed attributes, old and new; a custom field's as fields.<key>"
+    )
     origin: str = Field(description="user, rule, mail, integration")
     actor: str | None = None
     status: str
     queue: str
     updated_at: AwareDatetime
+    status_category: str | None = Field(default=None, description="Category of the status after the change")
 
 
 class MailRejected(Event):

@@ -1,4 +1,5 @@
-"""Case statuses and their categories (a later issue makes them configurable per case type)."""
+"""Status categories of cases. Every case type names its own statuses, each in one of these
+categories; a type with no configuration uses the categories themselves as its statuses."""
 
 from __future__ import annotations
 
@@ -14,14 +15,22 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
+# The categories are the built-in statuses; the rules that ask "which kind of status" say so.
+Category = Status
+
 DONE = frozenset({Status.RESOLVED, Status.CLOSED})
 
 
-def status_after_customer_mail(current: Status) -> Status:
+def category_after_customer_mail(current: str) -> str:
     """A customer's mail wakes a case up: waiting or done cases open again; new stays new."""
-    if current is Status.NEW:
+    if current == Status.NEW.value:
         return current
-    return Status.OPEN
+    return Status.OPEN.value
+
+
+def status_after_customer_mail(current: Status) -> Status:
+    """The built-in statuses' form of ``category_after_customer_mail``."""
+    return Status(category_after_customer_mail(current.value))
 
 
 def parse_status(value: str) -> Status:

@@ -13,6 +13,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases import repository, service
+from services.cases.casetypes.gate import ChangeRefused
 from services.cases.domain.access import Access
 from services.cases.domain.statuses import Status
 from services.cases.models import Article, Case, MessageRef
@@ -30,7 +31,7 @@ class RelationConflict(Exception):
 
 
 class InvalidRelation(ValueError):
-    """A case cannot be linked to or merged into itself."""
+    """A case cannot be linked to or merged into itself, nor merged where its type cannot close it."""
 
 
 class LinkNotFound(LookupError):
@@ -161,8 +162,7 @@ async def merge_case(uow: UnitOfWork, *, access: Access, number: int, into: int,
         )
     )
     survivor.updated_at = now
-    changes = {"status": Status.CLOSED.value, "merged_into": survivor.number}
-    await service.change_case(uow, case, changes, origin="user", actor=actor)
+    await _close_as_duplicate(uow, case, survivor, actor=actor)
     audit.record(
         uow, case, action="merged", origin="user", actor=actor, field="into", new=str(survivor.number)
     )
@@ -180,6 +180,20 @@ async def merge_case(uow: UnitOfWork, *, access: Access, number: int, into: int,
         )
     )
     return moved
+
+
+async def _close_as_duplicate(uow: UnitOfWork, case: Case, survivor: Case, *, actor: str | None) -> None:
+    """Close the merged case in its type's first closed status it may go to. The case type's gate
+    lets a merge close a case without its mandatory fields (the rule is in
+    ``casetypes.changes``), but not past its transitions."""
+    try:
+        changes = {
+            **await service.status_change_to(uow, case, Status.CLOSED.value),
+            "merged_into": survivor.number,
+        }
+        await service.change_case(uow, case, changes, origin="user", actor=actor)
+    except ChangeRefused as exc:
+        raise InvalidRelation(f"case {case.number} cannot be closed as a duplicate: {exc.message}") from None
 
 
 async def _move_articles(session: AsyncSession, case: Case, survivor: Case) -> int:
