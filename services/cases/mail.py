@@ -57,6 +57,8 @@ async def thread(uow: UnitOfWork, *, settings: Settings, mail: MessageReceived) 
     )
     if decision.case_number is None:
         return decision
+    decision = threading.follow_merges(decision, await repository.merges_from(session, decision.case_number))
+    assert decision.case_number is not None
     state = await repository.case_state(session, decision.case_number)
     if state is None:
         return decision

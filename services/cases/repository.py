@@ -106,6 +106,18 @@ async def known_messages(session: AsyncSession, message_ids: Sequence[str]) -> d
     return {row.rfc_message_id: KnownMessage(row.number, row.description) for row in rows}
 
 
+async def merges_from(session: AsyncSession, number: int, *, hops: int = 10) -> dict[int, int]:
+    """The merges that lead on from case ``number``: {case: the case it was merged into}."""
+    chain: dict[int, int] = {}
+    while len(chain) < hops:
+        survivor = await session.scalar(select(Case.merged_into).where(Case.number == number))
+        if survivor is None or survivor in chain:
+            break
+        chain[number] = survivor
+        number = survivor
+    return chain
+
+
 async def case_state(session: AsyncSession, number: int) -> CaseState | None:
     """Status category and closing time of a case, and its newest follow-up that is not closed.
     The closed-case rule asks for the category: every case type has its own closed statuses."""

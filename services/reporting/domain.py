@@ -17,7 +17,10 @@ from zoneinfo import ZoneInfo
 
 from shared.events.cases import CaseCreated, CaseUpdated
 
-# Status categories: a case in one of these counts as closed; any other status is open.
+# A fact's status is the category of the case's status (statuses are configured per case type;
+# the categories are common to all, so reports compare like with like). A case in one of these
+# counts as closed; any other category is open. Events from before categories carry none: their
+# status was a category.
 CLOSED_STATUSES = frozenset({"resolved", "closed"})
 TRACKED_FIELDS = ("queue", "type", "priority", "status")
 MAX_RANGE_DAYS = 366
@@ -48,7 +51,8 @@ class Fact:
 
 def apply_created(fact: Fact | None, event: CaseCreated, *, seen: datetime) -> Fact:
     """A creation sets what it knows; fields that a newer update already set keep that value."""
-    values = {"queue": event.queue, "type": event.type, "priority": event.priority, "status": event.status}
+    status = event.status_category or event.status
+    values = {"queue": event.queue, "type": event.type, "priority": event.priority, "status": status}
     applied = _apply(fact, event.number, values, version=(event.created_at, seen))
     return replace(applied, created_at=event.created_at, channel=event.channel)
 
@@ -56,7 +60,7 @@ def apply_created(fact: Fact | None, event: CaseCreated, *, seen: datetime) -> F
 def apply_updated(fact: Fact | None, event: CaseUpdated, *, seen: datetime) -> Fact:
     """An update sets its changed fields and the current status and queue, unless they are newer."""
     values = {name: change.new for name, change in event.changes.items() if name in TRACKED_FIELDS}
-    values.update(status=event.status, queue=event.queue)
+    values.update(status=event.status_category or event.status, queue=event.queue)
     return _apply(fact, event.number, values, version=(event.updated_at, seen))
 
 

@@ -371,3 +371,17 @@ async def test_a_mail_taken_twice_is_dropped_and_a_rerun_is_not(cases: Harness) 
     }
     assert first.id not in {r["intake_message_id"] for r in cases.named("mail_rejected")}
     assert len((await cases.case("10001"))["articles"]) == 1
+
+
+async def test_subject_tag_of_a_merged_case_threads_to_the_survivor(cases: Harness) -> None:
+    await cases.mail(subject="Skriveren virker ikke")
+    await cases.mail(subject="Skriveren virker fortsatt ikke", sender_email="ola@kunde.no")
+    await wait_for(lambda: len(cases.named("case_created")) == 2)
+    merged = await cases.client.post("/api/v1/cases/10002/merge", json={"into": "10001"})
+    assert merged.status_code == 200, merged.text
+    await cases.mail(subject="SV: [Sak#10002] Skriveren virker fortsatt ikke", sender_email="ola@kunde.no")
+    await wait_for(lambda: len(cases.named("article_added")) == 3)
+    survivor = await cases.case("10001")
+    assert survivor["articles"][-1]["subject"] == "SV: [Sak#10002] Skriveren virker fortsatt ikke"
+    assert survivor["articles"][-1]["threaded_by"].endswith("merged: 10002 → 10001")
+    assert (await cases.case("10002"))["status_category"] == "closed"

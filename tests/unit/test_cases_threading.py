@@ -1,7 +1,14 @@
 import pytest
 
 from services.cases.domain.statuses import Status, parse_status, status_after_customer_mail
-from services.cases.domain.threading import KnownMessage, decide, referenced_ids, tagged_numbers
+from services.cases.domain.threading import (
+    KnownMessage,
+    ThreadDecision,
+    decide,
+    follow_merges,
+    referenced_ids,
+    tagged_numbers,
+)
 
 
 def test_tag_found_case_insensitively_with_spaces() -> None:
@@ -82,3 +89,14 @@ def test_customer_mail_reopens_done_and_waiting_cases() -> None:
 def test_unknown_status_is_named() -> None:
     with pytest.raises(ValueError, match="one of: new, open"):
         parse_status("done")
+
+
+def test_a_merged_case_hands_its_mail_on_to_the_survivor() -> None:
+    decision = ThreadDecision(10002, "subject tag [Sak#10002]")
+    assert follow_merges(decision, {}) == decision
+    assert follow_merges(decision, {10002: 10001}) == ThreadDecision(
+        10001, "subject tag [Sak#10002]; merged: 10002 → 10001"
+    )
+    assert follow_merges(decision, {10002: 10001, 10001: 10000}).case_number == 10000
+    # A loop in bad data ends where it started over, not in an endless walk.
+    assert follow_merges(decision, {10002: 10001, 10001: 10002}).case_number == 10002

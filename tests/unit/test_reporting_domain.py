@@ -168,3 +168,14 @@ def test_default_period_is_the_last_30_days_up_to_today() -> None:
     assert default_period(None, date(2026, 1, 31), today=today) == (date(2026, 1, 2), date(2026, 1, 31))
     with pytest.raises(ValueError, match="at most 366"):
         default_period(date(2024, 1, 1), None, today=today)
+
+
+def test_a_configured_status_counts_by_its_category() -> None:
+    # An invoice type's own "credited" status is in the closed category; "awaiting_approval" waits.
+    fact = domain.apply_created(None, created(status="registered", status_category="new"), seen=T0)
+    assert fact.status == "new"
+    event = updated(at(5), "credited", status=("registered", "credited"))
+    fact = domain.apply_updated(fact, event.model_copy(update={"status_category": "closed"}), seen=at(5))
+    assert fact.status == "closed" and fact.closed_at == at(5)
+    # Events from before categories existed carry none: their status was a category.
+    assert domain.apply_updated(None, updated(at(6), "resolved"), seen=at(6)).closed_at == at(6)

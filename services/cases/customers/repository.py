@@ -230,7 +230,7 @@ def _visible(query: Select[Any], access: Access) -> Select[Any]:
 
 async def open_cases(session: AsyncSession, customer_id: str, access: Access, *, limit: int) -> list[Case]:
     query = _visible(select(Case), access).where(
-        Case.requester_id == customer_id, Case.status.not_in(DONE_STATUSES)
+        Case.requester_id == customer_id, Case.status_category.not_in(DONE_STATUSES)
     )
     return list(await session.scalars(query.order_by(Case.number.desc()).limit(limit)))
 
@@ -239,7 +239,7 @@ async def recent_closed_cases(
     session: AsyncSession, customer_id: str, access: Access, *, limit: int
 ) -> list[Case]:
     query = _visible(select(Case), access).where(
-        Case.requester_id == customer_id, Case.status.in_(DONE_STATUSES)
+        Case.requester_id == customer_id, Case.status_category.in_(DONE_STATUSES)
     )
     ordered = query.order_by(Case.updated_at.desc(), Case.number.desc())
     return list(await session.scalars(ordered.limit(limit)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -106,6 +106,19 @@ def decide(
     if unknown:
         return ThreadDecision(None, f"subject tag {format_tag(tag, unknown[0])} names no case: new case")
     return ThreadDecision(None, "no match: new case")
+
+
+def follow_merges(decision: ThreadDecision, merged_into: Mapping[int, int]) -> ThreadDecision:
+    """A mail about a merged case goes to the case it was merged into (and on, if that one was
+    merged too): the conversation lives on there. ``merged_into`` maps case → survivor."""
+    number, seen = decision.case_number, []
+    while number is not None and number in merged_into and number not in seen:
+        seen.append(number)
+        number = merged_into[number]
+    if not seen:
+        return decision
+    chain = " → ".join(str(n) for n in [*seen, number])
+    return replace(decision, case_number=number, reason=f"{decision.reason}; merged: {chain}")
 
 
 def closed_ago(delta: timedelta) -> str:

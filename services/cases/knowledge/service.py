@@ -154,7 +154,7 @@ async def promote_solution(
         case = await repository.case_by_number(uow.session, number, for_update=True)
         if case is None or not sees_queue(case.queue):
             raise NotFound("case not found")
-        if case.status not in DONE_STATUSES:
+        if case.status_category not in DONE_STATUSES:
             raise Conflict(
                 f"case {number} is {case.status}: only a resolved or closed case has a solution to promote"
             )

@@ -79,7 +79,7 @@ async def similar_cases(
     )
     best = domain.rank(hits)[: domain.SIMILAR_CASES]
     cases = {c.id: c for c in await session.scalars(select(Case).where(Case.id.in_([r.key for r in best])))}
-    done = {key for key, c in cases.items() if c.status in DONE_STATUSES}
+    done = {key for key, c in cases.items() if c.status_category in DONE_STATUSES}
     solutions = await _solutions(session, list(done))
     return [
         Similar(case=cases[r.key], score=r.score, solution=solutions.get(r.key))
