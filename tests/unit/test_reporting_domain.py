@@ -174,8 +174,8 @@ def test_a_configured_status_counts_by_its_category() -> None:
     # An invoice type's own "credited" status is in the closed category; "awaiting_approval" waits.
     fact = domain.apply_created(None, created(status="registered", status_category="new"), seen=T0)
     assert fact.status == "new"
-    event = updated(at(5), "credited", status=("registered", "credited"))
-    fact = domain.apply_updated(fact, event.model_copy(update={"status_category": "closed"}), seen=at(5))
+    event = updated(at(5), "credited").model_copy(update={"status_category": "closed"})
+    fact = domain.apply_updated(fact, event, seen=at(5))
     assert fact.status == "closed" and fact.closed_at == at(5)
     # Events from before categories existed carry none: their status was a category.
     assert domain.apply_updated(None, updated(at(6), "resolved"), seen=at(6)).closed_at == at(6)
