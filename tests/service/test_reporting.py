@@ -218,11 +218,11 @@ async def test_without_dates_the_period_is_the_last_30_days(reporting: Harness) 
     assert len(days) == 30 and days == sorted(days)
 
 
+# SQLite lets one writer in at a time: the race needs PostgreSQL.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_first_events_of_a_case_handled_at_once_both_count(
-    reporting: Harness, database_url: str | None
+    reporting: Harness,
 ) -> None:
-    if database_url is None:
-        pytest.skip("SQLite lets one writer in at a time; the race needs PostgreSQL")
     db = reporting.db
     update = updated("7", "2026-11-26T10:00", "resolved")
     create = created("7", "2026-11-26T09:00", type="request")
@@ -249,11 +249,11 @@ async def test_first_events_of_a_case_handled_at_once_both_count(
     assert (fact.status, fact.type, fact.created_at) == ("resolved", "request", utc("2026-11-26T09:00"))
 
 
+# SQLite lets one writer in at a time: the race needs PostgreSQL.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_a_fact_read_as_missing_is_never_overwritten_by_the_insert(
-    reporting: Harness, database_url: str | None
+    reporting: Harness,
 ) -> None:
-    if database_url is None:
-        pytest.skip("SQLite lets one writer in at a time; the race needs PostgreSQL")
     db = reporting.db
     update = updated("8", "2026-11-26T10:00", "resolved")
     create = created("8", "2026-11-26T09:00")
