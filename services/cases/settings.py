@@ -27,3 +27,12 @@ class Settings(BaseServiceSettings):
         ge=0,
         description="A reply to a case closed fewer days ago reopens it; later it starts a follow-up case",
     )
+    sla_timer_max_sleep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest the SLA timer sleeps between rounds (it wakes earlier for a due moment "
+        "or a local commit); bounds how late another replica's schedule is noticed",
+    )
+    sla_timer_batch_size: int = Field(
+        default=200, ge=1, description="Clock rows the SLA timer takes per round"
+    )
