@@ -236,6 +236,9 @@ class Queue(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
+from services.cases.casetypes import models as _casetypes_models  # noqa: E402,F401
 from services.cases.customers import models as _customers_models  # noqa: E402,F401
 from services.cases.knowledge import models as _knowledge_models  # noqa: E402,F401  (register the tables)
 from services.cases.relations import models as _relations_models  # noqa: E402,F401
+from services.cases.rules import models as _rules_models  # noqa: E402,F401
+from services.cases.sla import models as _sla_models  # noqa: E402,F401
