@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
 
-from services.cases import repository, service
+from services.cases import bulk, repository, service
 from services.cases.access import Viewer, require_known
 from services.cases.casetypes import templates
 from services.cases.casetypes.gate import ChangeRefused
@@ -143,13 +143,13 @@ async def bulk_update(body: BulkUpdate, ctx: Ctx, access: Viewer, actor: Actor =
     changes = body.changes.model_dump(exclude_unset=True, mode="json")
     async with ctx.db.uow() as uow:
         try:
-            cases = await service.bulk_update(
+            cases = await bulk.bulk_update(
                 uow, access=access, numbers=numbers, changes=changes, origin="user", actor=actor
             )
-        except service.CasesNotFound as exc:
+        except bulk.CasesNotFound as exc:
             missing = {"message": NOT_FOUND, "numbers": [str(n) for n in exc.numbers]}
             raise HTTPException(status.HTTP_404_NOT_FOUND, missing) from None
-        except service.BulkRefused as exc:
+        except bulk.BulkRefused as exc:
             detail: dict[str, Any] = {
                 "message": f"no case changed: the case type refused {len(exc.refused)} of {len(numbers)}",
                 "refused": [{"number": str(n), **refusal(e)} for n, e in exc.refused.items()],

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.cases import lifecycle, repository
+from services.cases import lifecycle, mail_parts, repository
 from services.cases.casetypes import gate
 from services.cases.casetypes.gate import ChangeRefused
 from services.cases.domain.access import Access
 from services.cases.domain.customers import normalise_address, organisation_for
 from services.cases.domain.statuses import Status
-from services.cases.models import Article, ArticleBlob, Case, Customer, CustomerAddress, MessageRef
+from services.cases.models import Article, Case, Customer, CustomerAddress, MessageRef
 from services.cases.relations import audit
 from services.cases.settings import Settings
 from shared import metrics
@@ -31,22 +31,6 @@ MAX_EVENT_BODY = 20_000
 
 class CaseNotFound(LookupError):
     pass
-
-
-class CasesNotFound(CaseNotFound):
-    """Cases of a bulk update that do not exist or that the caller does not see (the same)."""
-
-    def __init__(self, numbers: list[int]) -> None:
-        super().__init__(numbers)
-        self.numbers = numbers
-
-
-class BulkRefused(ValueError):
-    """The case type refused the change of some cases of a bulk update: nothing was changed."""
-
-    def __init__(self, refused: dict[int, ChangeRefused]) -> None:
-        super().__init__(f"{len(refused)} case(s) refused")
-        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -213,34 +197,6 @@ async def update_case(
     return case
 
 
-async def bulk_update(
-    uow: UnitOfWork,
-    *,
-    access: Access,
-    numbers: list[int],
-    changes: dict[str, Any],
-    origin: str,
-    actor: str | None,
-) -> list[Case]:
-    """The same change of several cases the caller sees, all or nothing: a case that is missing
-    or hidden (``CasesNotFound``) or that the case type refuses (``BulkRefused``, naming what each
-    case lacks) leaves every case as it was, since the caller's unit of work is not committed."""
-    cases = [await repository.visible_case(uow.session, number, access) for number in numbers]
-    missing = [number for number, case in zip(numbers, cases, strict=True) if case is None]
-    if missing:
-        raise CasesNotFound(missing)
-    refused: dict[int, ChangeRefused] = {}
-    for case in cases:
-        assert case is not None
-        try:
-            await change_case(uow, case, dict(changes), origin=origin, actor=actor)
-        except ChangeRefused as exc:
-            refused[case.number] = exc
-    if refused:
-        raise BulkRefused(refused)
-    return [case for case in cases if case is not None]
-
-
 async def add_article(
     uow: UnitOfWork,
     *,
@@ -353,7 +309,7 @@ async def add_case_article(
         reply_text=source.reply_text if source else None,
         html_sha256=source.html_sha256 if source else None,
         attachments=[a.model_dump() for a in source.attachments] if source and source.attachments else None,
-        search_text=_search_text(source),
+        search_text=mail_parts.search_text(source),
         created_at=now,
     )
     uow.session.add(article)
@@ -370,7 +326,7 @@ async def add_case_article(
         )
     case.updated_at = now
     await uow.session.flush()
-    uow.session.add_all(_article_blobs(article.id, source))
+    uow.session.add_all(mail_parts.article_blobs(article.id, source))
     await lifecycle.article_added(uow, case, article)
     audit.record(
         uow,
@@ -447,41 +403,3 @@ def _per_field(diff: dict[str, FieldChange]) -> dict[str, FieldChange]:
         if old.get(key) != new.get(key):
             shown[f"fields.{key}"] = FieldChange(old=old.get(key), new=new.get(key))
     return shown
-
-
-def _search_text(source: MessageReceived | None) -> str | None:
-    """What search finds in a mail besides its body: forwarded messages and attachment names."""
-    if source is None:
-        return None
-    names = [a.filename for a in source.attachments if a.filename]
-    text = "\n".join(part for part in [source.forwarded_text.strip(), *names] if part)
-    return text or None
-
-
-def _article_blobs(article_id: str, source: MessageReceived | None) -> list[ArticleBlob]:
-    """One row per stored part of a mail (HTML body, attachments), for access-checked download."""
-    if source is None:
-        return []
-    blobs: dict[str, ArticleBlob] = {}
-    if source.html_sha256:
-        blobs[source.html_sha256] = ArticleBlob(
-            article_id=article_id,
-            sha256=source.html_sha256,
-            role="html",
-            filename=None,
-            content_type="text/html; charset=utf-8",
-            disposition="inline",
-        )
-    for part in source.attachments:
-        blobs.setdefault(
-            part.sha256,
-            ArticleBlob(
-                article_id=article_id,
-                sha256=part.sha256,
-                role="attachment",
-                filename=part.filename,
-                content_type=part.content_type,
-                disposition=part.disposition,
-            ),
-        )
-    return list(blobs.values())
