@@ -38,6 +38,9 @@ INTAKE_QUARANTINED = Counter(
 )
 INTAKE_QUARANTINE_WAITING = Gauge("allsak_intake_quarantine_waiting", "Quarantined messages not yet resolved")
 CASES_CREATED = Counter("allsak_cases_cases_created_total", "Cases registered", ["channel"])
+SLA_EVENTS = Counter(
+    "allsak_cases_sla_events_total", "SLA warnings and breaches emitted by the timer", ["kind", "clock"]
+)
 NOTIFY_SENT = Counter("allsak_notify_mails_sent_total", "Mails sent", ["kind"])
 NOTIFY_FAILED = Counter("allsak_notify_mails_failed_total", "Mail send attempts that failed", ["kind"])
 NOTIFY_SUPPRESSED = Counter(

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.cases.models import Base
 from services.cases.sla.timer import SlaTimer
@@ -32,7 +33,13 @@ async def desk(tmp_path: Path, database_url: str | None) -> AsyncIterator[Desk]:
         yield desk
 
 
+def breaches_counted() -> float:
+    labels = {"kind": "sla_breached", "clock": "first_response"}
+    return REGISTRY.get_sample_value("allsak_cases_sla_events_total", labels) or 0.0
+
+
 async def test_one_warning_and_one_breach_each_at_its_moment(desk: Desk) -> None:
+    counted = breaches_counted()
     await desk.policy(first_response_minutes=60, warn_ratio=0.5, priority="high")
     number = await desk.case(at=MONDAY_9, priority="high", queue="Drift")
     await desk.tick(MONDAY_9 + 29 * MINUTE)
@@ -58,6 +65,7 @@ async def test_one_warning_and_one_breach_each_at_its_moment(desk: Desk) -> None
     sla = await desk.sla(number)
     assert sla["first_response"]["warned"] and sla["first_response"]["breached"]
     assert sla["first_response"]["remaining_minutes"] == -120
+    assert breaches_counted() == counted + 1
 
 
 async def test_the_running_timer_wakes_for_a_due_moment(desk: Desk) -> None:

@@ -22,6 +22,7 @@ from services.cases.models import Case
 from services.cases.settings import Settings
 from services.cases.sla import calendars, clocks, repository, schedule
 from services.cases.sla.models import CaseSla
+from shared import metrics
 from shared.app import ServiceContext, Worker
 from shared.db import Database, UnitOfWork
 from shared.events.base import Event
@@ -59,7 +60,7 @@ class SlaTimer:
             earliest = await repository.earliest_check(session)
         if earliest is None or earliest > self.db.clock():
             return 0
-        emitted = 0
+        emitted: list[SlaEvent] = []
         async with self.db.uow() as uow:
             now = uow.now()
             rows = await repository.claim_due(
@@ -68,7 +69,9 @@ class SlaTimer:
             known: dict[str, BusinessCalendar] = {}  # parsed once per round, holidays and all
             for row, case in rows:
                 emitted += await self._handle(uow, row, case, now, known)
-            await uow.commit(notify=emitted > 0)  # events wake the outbox relay
+            await uow.commit(notify=bool(emitted))  # events wake the outbox relay
+        for event in emitted:
+            metrics.SLA_EVENTS.labels(event.kind, event.clock).inc()
         return len(rows)
 
     async def seconds_to_next(self) -> float:
@@ -81,7 +84,7 @@ class SlaTimer:
 
     async def _handle(
         self, uow: UnitOfWork, row: CaseSla, case: Case, now: datetime, known: dict[str, BusinessCalendar]
-    ) -> int:
+    ) -> list[SlaEvent]:
         try:
             if row.calendar_key not in known:
                 known[row.calendar_key] = await calendars.business_calendar(uow.session, row.calendar_key)
@@ -91,14 +94,14 @@ class SlaTimer:
             # One broken row must not stop the timer for every other case.
             logger.exception("sla: cannot evaluate the clocks of case %s", case.number)
             row.next_check_at = now + timedelta(seconds=self.max_sleep)
-            return 0
+            return []
         for event in evaluation.emit:
             await uow.emit(sla_event(event, case, evaluation))
             logger.info(
                 "sla: %s of %s on case %s", event.kind, event.clock, case.number, extra={"case": case.number}
             )
         clocks.apply(case, row, evaluation, now)
-        return len(evaluation.emit)
+        return list(evaluation.emit)
 
 
 def sla_event(event: SlaEvent, case: Case, evaluation: schedule.Evaluation) -> Event:
