@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from services.cases import lifecycle, mail_parts, repository
 from services.cases.casetypes import gate
 from services.cases.casetypes.gate import ChangeRefused
@@ -62,15 +64,23 @@ async def find_or_create_customer(uow: UnitOfWork, *, email: str, name: str | No
     customers, in the organisation that lists their mail domain."""
     customer = await repository.customer_by_email(uow.session, email)
     if customer is None:
-        return await create_customer(uow, email=email, name=name)
+        try:
+            async with uow.session.begin_nested():
+                return await create_customer(uow, email=email, name=name)
+        except IntegrityError:
+            # Registered by another transaction at the same moment, which has committed (the
+            # unique key made this one wait for it): that customer is the one.
+            customer = await repository.customer_by_email(uow.session, email)
+            if customer is None:
+                raise
     if name and not customer.name:
         customer.name = name
     return customer
 
 
 async def create_customer(uow: UnitOfWork, *, email: str, name: str | None) -> Customer:
-    """A new customer with ``email`` as primary address; two creating the same address at once
-    collide on its unique key, and the bus redelivers the loser, which then finds the winner."""
+    """A new customer with ``email`` as primary address (two creating the same address at once
+    collide on its unique key: ``find_or_create_customer`` takes the winner)."""
     address = normalise_address(email)
     organisations = await repository.organisation_domains(uow.session)
     customer = Customer(

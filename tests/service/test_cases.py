@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -222,3 +223,16 @@ async def test_bad_input_is_answered_with_the_field_named(cases: Harness) -> Non
     assert (await cases.client.get("/api/v1/cases/99999")).status_code == 404
     assert (await cases.client.get("/api/v1/cases/abc")).status_code == 404
     assert (await cases.client.get("/api/v1/cases", params={"cursor": "x"})).status_code == 422
+
+
+async def test_cases_registered_at_once_for_a_new_requester_share_one_customer(cases: Harness) -> None:
+    async def register(i: int) -> httpx.Response:
+        body = {"subject": f"Telefon {i}", "requester": {"email": "ny@kunde.no"}, "channel": "phone"}
+        return await cases.client.post("/api/v1/cases", json=body)
+
+    answers = await asyncio.gather(*(register(i) for i in range(4)))
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert await case_count(cases, requester="ny@kunde.no") == 4
+    found = await cases.client.get("/api/v1/customers", params={"email": "ny@kunde.no"})
+    assert found.status_code == 200, found.text
+    assert len(found.json()["items"]) == 1
