@@ -105,7 +105,13 @@ async def list_cases(
     status_: Annotated[str | None, Query(alias="status")] = None,
     queue: str | None = None,
     requester: Annotated[str | None, Query(description="Requester email address")] = None,
-    q: Annotated[str | None, Query(description="Words in the subject or articles", max_length=200)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            description='Words in the subject or articles (full text: "skriveren" finds "skriver")',
+            max_length=200,
+        ),
+    ] = None,
     type_: Annotated[str | None, Query(alias="type", description="Case type key")] = None,
     status_category: Category | None = None,
     priority: str | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -28,6 +28,8 @@ from services.cases.models import (
     Queue,
     User,
 )
+from services.cases.search import domain as search_domain
+from services.cases.search import index as search_index
 
 
 async def next_number(session: AsyncSession, *, name: str, first: int) -> int:
@@ -203,12 +205,12 @@ async def list_cases(
         )
         query = query.where(Case.requester_id.in_(requester))
     if filters.text:
-        # A plain substring match until full-text search lands with the search issue.
-        pattern = f"%{filters.text.lower()}%"
-        in_articles = select(Article.case_id).where(
-            or_(func.lower(Article.body_text).like(pattern), func.lower(Article.search_text).like(pattern))
-        )
-        query = query.where(or_(func.lower(Case.subject).like(pattern), Case.id.in_(in_articles)))
+        # The words as full-text search finds them (stems, both languages), through its indexes.
+        words = search_domain.search_query(filters.text)
+        if not words.terms:
+            return []
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        query = query.where(Case.id.in_(search_index.matching_cases(words, postgresql=postgresql)))
     return list(await session.scalars(query))
 
 

@@ -188,6 +188,10 @@ async def test_api_create_update_article_and_list_filters(cases: Harness) -> Non
     assert await case_count(cases, queue="Annet") == 0
     assert await case_count(cases, requester="per@kommune.no") == 1
     assert await case_count(cases, q="lysrøret") == 1
+    # Full text: a shorter form of the word, words in any order, and no match for a stranger word.
+    assert await case_count(cases, q="lysrør") == 1
+    assert await case_count(cases, q="blinker gangen") == 1
+    assert await case_count(cases, q="gangen kantina") == 0
 
 
 async def test_cursor_pagination_visits_every_case_once(cases: Harness) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextualSelect, bindparam, column, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.search.domain import CANDIDATES, Hit, Query, fts5_match
@@ -115,6 +115,19 @@ async def case_hits(
         f'FROM article JOIN "case" ON "case".id = article.case_id WHERE {body}{where} LIMIT {CANDIDATES}'
     )
     return await _hits(session, subjects, params) + await _hits(session, articles, params)
+
+
+def matching_cases(query: Query, *, postgresql: bool) -> TextualSelect:
+    """Ids of every case whose subject or an article matches, to narrow a list: unbounded, since
+    the list's own order and page size bound what is read, and the indexes find the matches."""
+    params = _params(query, postgresql)
+    if not postgresql:
+        sql = "SELECT case_fts.case_id AS id FROM case_fts WHERE case_fts MATCH :match"
+    else:
+        subject, _ = _pg_match_and_rank("case", query)
+        body, _ = _pg_match_and_rank("article", query)
+        sql = f'SELECT "case".id AS id FROM "case" WHERE {subject} UNION SELECT article.case_id FROM article WHERE {body}'
+    return text(sql).bindparams(**params).columns(column("id"))
 
 
 async def kb_hits(
