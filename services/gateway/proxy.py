@@ -18,7 +18,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 
-from services.gateway.auth import Principal
+from services.gateway.auth import Principal, Role
 from services.gateway.settings import Settings
 from shared.app import ServiceContext
 from shared.http import ROLE_HEADER, USER_HEADER
@@ -65,6 +65,19 @@ ROUTES: Mapping[str, str] = {
     "webhooks": "integration",
 }
 GATEWAY_SEGMENTS = frozenset({"tokens", "me", "openapi.json"})
+
+# Services that do not decide case access themselves hold what only some may see: mailboxes
+# (with their secrets), quarantined and sent mail of every queue, webhooks that would receive
+# every case's events, and counts of every queue. The gateway lets only these roles in.
+STAFF_ROLES: Mapping[str, frozenset[Role]] = {
+    "mailboxes": frozenset({Role.ADMIN}),
+    "intake": frozenset({Role.ADMIN}),
+    "outgoing-mail": frozenset({Role.ADMIN}),
+    "webhooks": frozenset({Role.ADMIN}),
+    "reports": frozenset({Role.ADMIN, Role.TEAM_LEAD}),
+}
+# Mail may be handed in by any token (a provider's webhook, a script): it is taken in, not shown.
+OPEN_TO_ANY_TOKEN = frozenset({("POST", "/api/v1/intake/mail")})
 
 FORWARDED_REQUEST_HEADERS = (
     "content-type",
@@ -231,11 +244,22 @@ def unrouted(path: str) -> JSONResponse:
     return error(404, f"no API at /api/v1/{segment}; see /api/v1/openapi.json for what there is")
 
 
+def allowed(method: str, path: str, role: Role) -> bool:
+    """Whether a caller with ``role`` may send ``method path`` on (the cases service decides
+    case access itself; see ``STAFF_ROLES`` for the others)."""
+    if (method.upper(), path.rstrip("/")) in OPEN_TO_ANY_TOKEN:
+        return True
+    roles = STAFF_ROLES.get(first_segment(path))
+    return roles is None or role in roles
+
+
 async def forward(request: Request, *, principal: Principal, services: Downstreams) -> Response:
     """Send the request to its owning service as it came, and its answer back as it came."""
     service = owner(request.url.path)
     if service is None:
         return unrouted(request.url.path)
+    if not allowed(request.method, request.url.path, principal.role):
+        return error(403, f"{first_segment(request.url.path)}: not for the role {principal.role.value}")
     url = target_url(request.scope)
     if has_dot_segments(url.split("?", 1)[0]):
         return error(404, "not found")

@@ -125,3 +125,19 @@ async def test_the_pages_show_an_agent_their_queues_only(org: Org) -> None:
     assert f"/cases/{org.cases['it'][0]}" in listing.text and CANARY not in listing.text
     hr_page = await org.api.get(f"/cases/{org.cases['hr'][0]}", headers=cookie)
     assert hr_page.status_code == 404 and CANARY not in hr_page.text
+
+
+async def test_an_agent_token_reaches_no_service_that_would_show_other_queues(org: Org) -> None:
+    it = auth(org.tokens["it"])
+    for path in (
+        "/api/v1/webhooks",
+        "/api/v1/mailboxes",
+        "/api/v1/intake/quarantine",
+        "/api/v1/outgoing-mail",
+    ):
+        refused = await org.api.get(path, headers=it)
+        assert refused.status_code == 403, (path, refused.text)
+        assert (await org.api.get(path, headers=auth(ADMIN))).status_code == 200, path
+    hook = {"url": "https://example.org/hook", "events": ["cases.#"]}
+    assert (await org.api.post("/api/v1/webhooks", json=hook, headers=it)).status_code == 403
+    assert (await org.api.get("/api/v1/reports/kpis", headers=it)).status_code == 403

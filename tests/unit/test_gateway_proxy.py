@@ -10,6 +10,7 @@ from services.gateway.auth import Principal, Role
 from services.gateway.proxy import (
     ROUTES,
     SERVICES,
+    allowed,
     has_dot_segments,
     owner,
     request_headers,
@@ -123,3 +124,27 @@ def test_target_url_keeps_the_callers_encoding() -> None:
     scope = {"path": "/api/v1/kb/a b", "raw_path": b"/api/v1/kb/a%20b", "query_string": b"q=x%2By&z=1"}
     assert target_url(scope) == "/api/v1/kb/a%20b?q=x%2By&z=1"
     assert target_url({"path": "/api/v1/cases", "query_string": b""}) == "/api/v1/cases"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role", "expected"),
+    [
+        ("GET", "/api/v1/cases", Role.AGENT, True),  # the cases service decides case access itself
+        ("POST", "/api/v1/mailboxes", Role.AGENT, False),
+        ("GET", "/api/v1/mailboxes", Role.TEAM_LEAD, False),
+        ("POST", "/api/v1/mailboxes", Role.ADMIN, True),
+        ("GET", "/api/v1/intake/quarantine", Role.AGENT, False),
+        ("GET", "/api/v1/intake/quarantine/q1/raw", Role.ADMIN, True),
+        ("POST", "/api/v1/intake/mail", Role.AGENT, True),  # handing mail in shows nothing
+        ("POST", "/api/v1/intake/mail/", Role.AGENT, True),
+        ("GET", "/api/v1/intake/mail", Role.AGENT, False),
+        ("GET", "/api/v1/outgoing-mail", Role.AGENT, False),
+        ("POST", "/api/v1/webhooks", Role.TEAM_LEAD, False),
+        ("GET", "/api/v1/reports/kpis", Role.AGENT, False),
+        ("GET", "/api/v1/reports/kpis", Role.TEAM_LEAD, True),
+    ],
+)
+def test_services_without_case_access_are_for_some_roles(
+    method: str, path: str, role: Role, expected: bool
+) -> None:
+    assert allowed(method, path, role) is expected
