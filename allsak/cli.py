@@ -57,6 +57,14 @@ def main(argv: list[str] | None = None) -> None:
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument("queue", help="consumer queue, e.g. cases.on_message_received")
 
+    seed = commands.add_parser("seed", help="load department packs (configuration and demo cases)")
+    seed.add_argument("packs", nargs="*", metavar="PACK", help="e.g. it hr; see --list")
+    seed.add_argument("--list", action="store_true", help="list the packs")
+    seed.add_argument("--data", type=Path, default=Path("data"), help="data folder of an embedded Allsak")
+    seed.add_argument("--url", help="a running Allsak instead, through its gateway: http://host:port")
+    seed.add_argument("--token", help="an admin API token for --url")
+    seed.add_argument("--no-cases", action="store_true", help="configuration only, no demo cases")
+
     revision = commands.add_parser("revision", help="(development) autogenerate a migration")
     revision.add_argument("service", choices=NAMES)
     revision.add_argument("-m", "--message", required=True)
@@ -71,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_migrate([args.service] if args.service else list(NAMES), show=args.show))
     elif args.command == "dlq":
         asyncio.run(_dlq(args.action, args.queue))
+    elif args.command == "seed":
+        _seed(parser, args)
     elif args.command == "revision":
         asyncio.run(_revision(args.service, args.message))
 
@@ -143,6 +153,31 @@ async def _dlq(action: str, queue: str) -> None:
         else:
             count = await runtime.transport.replay(queue)
             print(f"replayed {count} message(s) into {queue}")
+
+
+def _seed(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    from allsak import packs, seed
+
+    if args.list:
+        for info in packs.describe():
+            cases = f" ({info.cases} demo cases)" if info.cases else ""
+            print(f"{info.key:<18}{info.description}{cases}")
+        return
+    if not args.packs:
+        parser.error("seed: name at least one pack, or --list")
+    if args.url and not args.token:
+        parser.error("seed: --url needs --token (an admin API token)")
+    try:
+        packs.with_requirements(args.packs)
+    except packs.UnknownPack as exc:
+        parser.error(f"seed: {exc}")
+    try:
+        if args.url:
+            asyncio.run(seed.seed_remote(args.url, args.token, args.packs, cases=not args.no_cases))
+        else:
+            asyncio.run(seed.seed_data_folder(args.data.resolve(), args.packs, cases=not args.no_cases))
+    except seed.SeedError as exc:
+        raise SystemExit(f"seed failed: {exc}") from None
 
 
 async def _revision(name: str, message: str) -> None:

@@ -109,8 +109,9 @@ class Database:
     def is_postgresql(self) -> bool:
         return self.url.get_backend_name() == "postgresql"
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self)
+    def uow(self, *, at: datetime | None = None) -> UnitOfWork:
+        """A unit of work; ``at`` fixes its ``now()`` (importing history: the events carry that moment)."""
+        return UnitOfWork(self, at=at)
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after each unit of work commits (the outbox relay wakes on it)."""
@@ -151,8 +152,12 @@ def _sqlite_pragmas(sync_engine: Any) -> None:
 class UnitOfWork:
     """One transaction: the state change and the events it causes commit together (outbox)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, at: datetime | None = None) -> None:
+        if at is not None and at.tzinfo is None:
+            raise ValueError("a unit of work's moment must be an aware datetime")
         self.db = db
+        # A fixed moment for ``now()``, moved along by whoever replays history; None: the clock.
+        self.at = at
         self.session: AsyncSession = db._write_sessions()
         self._committed = False
 
@@ -175,7 +180,7 @@ class UnitOfWork:
                     self.db._write_lock.release()
 
     def now(self) -> datetime:
-        return self.db.clock()
+        return self.at if self.at is not None else self.db.clock()
 
     async def emit(self, event: Event) -> None:
         """Stage an event in the outbox; it is published only if this unit of work commits."""
@@ -193,7 +198,9 @@ class UnitOfWork:
                 message_id=str(envelope.message_id),
                 routing_key=envelope.routing_key,
                 body=encode(envelope),
-                created_at=envelope.occurred_at,
+                # When the row was written, not when the event happened: the outbox's age
+                # metric must not see an imported case from March as a stuck message.
+                created_at=self.db.clock(),
                 attempts=0,
             )
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.cases import api, attachments_api, directory_api, seed
+from services.cases import api, attachments_api, directory_api, import_api, seed
 from services.cases.casetypes import api as casetypes_api
 from services.cases.customers import api as customers_api
 from services.cases.handlers import make_handlers
@@ -63,6 +63,7 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
             casetypes_api.router,
             rules_api.router,
             sla_api.router,
+            import_api.router,
         ],
         subscriptions=subscriptions,
         workers=sla_timer.workers,

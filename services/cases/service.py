@@ -174,7 +174,7 @@ async def create_case(
         )
     )
     metrics.CASES_CREATED.labels(case.channel).inc()
-    kind = "mail_in" if source else ("phone" if new.channel == "phone" else "web")
+    kind = "mail_in" if source or new.channel == "mail" else ("phone" if new.channel == "phone" else "web")
     await add_case_article(
         uow,
         case,
