@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import secrets
 import tempfile
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -97,20 +99,38 @@ async def _up(data: Path, host: str, port: int, *, demo: bool) -> None:
             token_file.chmod(0o600)
         overrides["gateway"] = {"admin_token": token_file.read_text().strip()}
     async with embedded(data, **overrides) as apps:
+        loading: asyncio.Task[None] | None = None
         if demo:
-            from allsak.demo import load_demo
-
-            if not (data / "demo-loaded").exists():
-                await load_demo(apps)
-                (data / "demo-loaded").touch()
             logger.info(
                 "demo admin token: %s (also in %s)",
                 overrides.get("gateway", {}).get("admin_token", "from ALLSAK_ADMIN_TOKEN"),
                 token_file,
             )
+            if not (data / "demo-loaded").exists():
+                # Served at once; the demo's months of cases arrive while one looks around.
+                loading = asyncio.create_task(_load_demo(apps, data / "demo-loaded"))
         config = uvicorn.Config(apps["gateway"], host=host, port=port, lifespan="off", log_config=None)
         logger.info("Allsak is up on http://%s:%d (data in %s)", host, port, data)
-        await GracefulServer(config).serve()
+        try:
+            await GracefulServer(config).serve()
+        finally:
+            if loading is not None and not loading.done():
+                # Stopped half way: the next start loads the rest (loading is idempotent).
+                loading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loading
+
+
+async def _load_demo(apps: dict[str, Any], marker: Path) -> None:
+    from allsak.demo import load_demo
+
+    try:
+        await load_demo(apps)
+    except Exception:
+        logger.exception("demo data could not be loaded; the next start tries again")
+        return
+    marker.touch()
+    logger.info("demo data loaded")
 
 
 async def _run(name: str, host: str, port: int) -> None:
