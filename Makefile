@@ -31,6 +31,7 @@ test: lint
 bench: install
 	$(BIN)/python tests/bench/mail_parse.py
 	$(BIN)/python tests/bench/intake_e2e.py
+	$(BIN)/python tests/bench/case_queries.py
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

@@ -107,6 +107,13 @@ class Case(Base):
         back_populates="case", order_by="Article.created_at, Article.seq", lazy="raise"
     )
 
+    __table_args__ = (
+        # The case list's filters, newest first (tests/bench/case_queries.py shows the plans):
+        # a status in one queue, and a status category across the caller's queues.
+        Index("ix_case_queue_status_number", "queue", "status", "number"),
+        Index("ix_case_status_category_queue_number", "status_category", "queue", "number"),
+    )
+
 
 class Article(Base):
     __tablename__ = "article"
