@@ -45,6 +45,7 @@ class Registration:
 async def registering(uow: UnitOfWork, case: Case, registration: Registration) -> None:
     await engine.route(uow, case, registration)
     await gate.complete(uow, case, registration)
+    await gate.refresh_search_text(uow, case)
     await assignment.assign(uow, case)
     await clocks.start(uow, case)
 
@@ -55,6 +56,8 @@ async def changing(uow: UnitOfWork, case: Case, changes: Mapping[str, Any], *, o
 
 
 async def changed(uow: UnitOfWork, case: Case, diff: Mapping[str, FieldChange]) -> None:
+    if any(name == "type" or name.startswith("fields") for name in diff):
+        await gate.refresh_search_text(uow, case)
     await clocks.case_changed(uow, case, diff)
 
 

@@ -91,6 +91,8 @@ class Case(Base):
     )
     # Values of the case type's custom fields, by field key.
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict, server_default="{}")
+    # The words of those values (texts, numbers, chosen options' labels) for full-text search.
+    fields_text: Mapped[str | None] = mapped_column(Text)
     # ITIL impact and urgency; the priority follows from them where the case type has a matrix.
     impact: Mapped[str | None] = mapped_column(String(20))
     urgency: Mapped[str | None] = mapped_column(String(20))

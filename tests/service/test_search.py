@@ -265,3 +265,47 @@ async def test_punctuation_finds_nothing_and_length_is_bounded(desk: Desk) -> No
     assert (await desk.client.get("/api/v1/search", params={"q": ""})).status_code == 422
     assert (await desk.client.get("/api/v1/search", params={"q": "x", "kind": "all"})).status_code == 422
     assert (await desk.client.get("/api/v1/search")).status_code == 422
+
+
+async def test_a_case_is_found_by_its_field_values(desk: Desk) -> None:
+    device = {
+        "key": "device",
+        "labels": {"en": "Device", "nb": "Enhet"},
+        "kind": "select",
+        "options": [
+            {"key": "printer_2", "labels": {"en": "Plotter", "nb": "Etikettskriver"}},
+            {"key": "screen", "labels": {"en": "Projector", "nb": "Prosjektor"}},
+        ],
+    }
+    serial = {"key": "serial", "labels": {"en": "Serial number", "nb": "Serienummer"}, "kind": "text"}
+    kind = {"key": "fault", "labels": {"en": "Fault", "nb": "Feil"}, "department": "IT", "fields": [device, serial]}
+    await desk.post("/api/v1/case-types", kind)
+    made = await desk.post(
+        "/api/v1/cases",
+        {
+            "subject": "Virker ikke",
+            "requester": {"email": "ola@kunde.no"},
+            "queue": "IT",
+            "type": "fault",
+            "fields": {"device": "printer_2", "serial": "SN-77812"},
+        },
+    )
+    number = made["number"]
+    it = as_user(desk.users["it"])
+
+    async def found(words: str) -> list[str]:
+        return [hit["number"] for hit in await desk.search(words, it, kind="case")]
+
+    # An option by its label in either language, a text value as it is, and the list's q too.
+    assert await found("etikettskriver") == [number]
+    assert await found("plotter") == [number]
+    assert await found("SN-77812") == [number]
+    listed = await desk.client.get("/api/v1/cases", params={"q": "plotter"}, headers=it)
+    assert [c["number"] for c in listed.json()["items"]] == [number]
+    # Another value replaces the words; the old ones find nothing any more.
+    changed = await desk.client.patch(f"/api/v1/cases/{number}", json={"fields": {"device": "screen"}})
+    assert changed.status_code == 200, changed.text
+    assert await found("prosjektor") == [number]
+    assert await found("plotter") == []
+    # Hidden from an agent who does not see the queue, like every other case text.
+    assert await desk.search("prosjektor", as_user(desk.users["hr"]), kind="case") == []

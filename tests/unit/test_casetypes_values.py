@@ -9,7 +9,7 @@ import pytest
 
 from services.cases.casetypes.domain import FieldDef, FieldKind, Option, TypeDef
 from services.cases.casetypes.headers import case_changes, case_fields
-from services.cases.casetypes.values import MAX_TEXT, InvalidValue, coerce, coerce_values
+from services.cases.casetypes.values import MAX_TEXT, InvalidValue, coerce, coerce_values, search_text
 
 LABELS = {"en": "x", "nb": "x"}
 OPTIONS = (Option("a4", LABELS), Option("a3", LABELS), Option("letter", LABELS))
@@ -130,3 +130,31 @@ def test_trusted_mail_headers_name_a_status_and_field_values() -> None:
         "fields": {"corrected_invoice_number": "88812", "amount": "120"},
     }
     assert case_changes({"X-Allsak-Queue": "Drift"}) == {}
+
+
+def test_search_text_has_the_words_of_texts_numbers_and_chosen_options_in_both_languages() -> None:
+    paper = (Option("a4", {"en": "A4 paper", "nb": "A4-ark"}), Option("a3", {"en": "A3", "nb": "A3"}))
+    type_def = TypeDef(
+        "t",
+        LABELS,
+        fields=(
+            FieldDef("note", LABELS, FieldKind.TEXT),
+            FieldDef("count", LABELS, FieldKind.NUMBER),
+            FieldDef("paper", LABELS, FieldKind.MULTI_SELECT, paper),
+            FieldDef("size", LABELS, FieldKind.SELECT, paper),
+            FieldDef("who", LABELS, FieldKind.USER),
+            FieldDef("urgent", LABELS, FieldKind.BOOLEAN),
+        ),
+    )
+    values = {
+        "note": "papirstopp",
+        "count": 3,
+        "paper": ["a4", "a3"],
+        "size": "a3",
+        "who": "u-1",
+        "urgent": True,
+    }
+    assert search_text(type_def, values) == "papirstopp\n3\nA4 paper\nA4-ark\nA3\nA3"
+    assert search_text(type_def, {"who": "u-1", "urgent": False}) is None
+    # A value of a field the type no longer has is not searched.
+    assert search_text(type_def, {"gone": "ord"}) is None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 from services.cases.search import domain, index
 from services.cases.search.domain import Hit, Query, Ranked
 
 MIGRATION = Path("services/cases/migrations/versions/417935f52df6_full_text_search.py")
+FIELDS_MIGRATION = Path("services/cases/migrations/versions/3b9e61f0c2d4_case_fields_in_search.py")
 
 
 def test_terms_are_lower_case_words_without_punctuation() -> None:
@@ -65,10 +67,18 @@ def test_snippet_centres_on_the_word_or_its_stem() -> None:
     assert domain.snippet("a" * 300, ["zzz"], width=50) == "a" * 50 + "…"
 
 
-def test_migration_indexes_the_texts_the_queries_search() -> None:
-    spec = importlib.util.spec_from_file_location("search_migration", MIGRATION)
+def load(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    assert {name: text for name, _, text in migration.PG_DOCUMENTS} == index.PG_DOCUMENTS
-    assert tuple(migration.CONFIGS) == index.CONFIGS
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_migration_indexes_the_texts_the_queries_search() -> None:
+    migration = load(MIGRATION)
+    fields = load(FIELDS_MIGRATION)
+    # The case's text changed later, when its field values joined the subject.
+    expected = {**{name: text for name, _, text in migration.PG_DOCUMENTS}, "case": fields.PG_CASE_DOCUMENT}
+    assert expected == index.PG_DOCUMENTS
+    assert tuple(migration.CONFIGS) == index.CONFIGS == tuple(fields.CONFIGS)

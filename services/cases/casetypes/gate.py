@@ -55,6 +55,13 @@ async def complete(uow: UnitOfWork, case: Case, registration: Registration) -> N
         setattr(case, name, value)
 
 
+async def refresh_search_text(uow: UnitOfWork, case: Case) -> None:
+    """The words of the case's field values, kept on the case for full-text search."""
+    with uow.session.no_autoflush:
+        type_def = await service.load_type(uow.session, case.type)
+    case.fields_text = values.search_text(type_def, case.fields or {})
+
+
 async def check_change(
     uow: UnitOfWork, case: Case, changes: Mapping[str, Any], *, origin: str
 ) -> dict[str, Any]:

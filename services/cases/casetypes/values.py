@@ -159,3 +159,27 @@ def _reference(field: FieldDef, raw: Any) -> str:
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# Kinds whose values are words someone would search for; references and flags are not.
+SEARCHED_KINDS = frozenset(
+    {FieldKind.TEXT, FieldKind.LONG_TEXT, FieldKind.NUMBER, FieldKind.SELECT, FieldKind.MULTI_SELECT}
+)
+
+
+def search_text(type_def: TypeDef, fields: Mapping[str, Any]) -> str | None:
+    """The words of a case's field values for full-text search: texts and numbers as they are,
+    chosen options by their labels in both languages (an agent searches "skriver", not "printer_2")."""
+    words: list[str] = []
+    for definition in type_def.fields:
+        value = fields.get(definition.key)
+        if definition.kind not in SEARCHED_KINDS or value is None:
+            continue
+        chosen = value if isinstance(value, list) else [value]
+        if definition.options:
+            labels = {option.key: option.labels for option in definition.options}
+            for key in chosen:
+                words.extend(dict.fromkeys(labels.get(str(key), {}).values() or [str(key)]))
+        else:
+            words.extend(str(item) for item in chosen)
+    return "\n".join(words) or None

@@ -21,7 +21,7 @@ from services.cases.search.domain import CANDIDATES, Hit, Query, fts5_match
 
 CONFIGS = ("norwegian", "english")
 PG_DOCUMENTS = {
-    "case": '"case".subject',
+    "case": "\"case\".subject || ' ' || coalesce(\"case\".fields_text, '')",
     "article": "article.body_text || ' ' || translate(coalesce(article.search_text, ''), '.', ' ')",
     "kb_article": "kb_article.title || ' ' || kb_article.body_text",
     "customer": "coalesce(customer.name, '')",
