@@ -107,8 +107,9 @@ async def test_an_imported_case_has_its_history_at_its_own_times(desk: Desk) -> 
     assert case["updated_at"] == at(4).replace("+00:00", "Z")
     assert (case["status"], case["queue"], case["priority"]) == ("closed", "IT", "high")
     assert case["assignee"] == "siri@fjordvik.kommune.example"
+    # The old system's case came by mail: its first article is an inbound mail.
     assert [(a["kind"], a["internal"], a["created_at"]) for a in case["articles"]] == [
-        ("web", False, "2026-02-03T08:15:00Z"),
+        ("mail_in", False, "2026-02-03T08:15:00Z"),
         ("note", True, at(0.1).replace("+00:00", "Z")),
         ("reply", False, at(1).replace("+00:00", "Z")),
     ]
