@@ -278,7 +278,12 @@ async def test_a_case_is_found_by_its_field_values(desk: Desk) -> None:
         ],
     }
     serial = {"key": "serial", "labels": {"en": "Serial number", "nb": "Serienummer"}, "kind": "text"}
-    kind = {"key": "fault", "labels": {"en": "Fault", "nb": "Feil"}, "department": "IT", "fields": [device, serial]}
+    kind = {
+        "key": "fault",
+        "labels": {"en": "Fault", "nb": "Feil"},
+        "department": "IT",
+        "fields": [device, serial],
+    }
     await desk.post("/api/v1/case-types", kind)
     made = await desk.post(
         "/api/v1/cases",
