@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from services.cases.app import create_app
-from services.cases.settings import Settings
-from shared.bus import Message, Subscription
-from shared.events import decode
 from shared.events.intake import MessageReceived
 from shared.events.notify import MailSent
 from shared.runtime import Runtime
-from shared.testing import publish, running, wait_for
+from shared.testing import publish, wait_for
+from tests.support.cases import publish_mail, running_cases
 
 
 class Harness:
@@ -31,44 +28,14 @@ class Harness:
         return [e.routing_key for e in self.events]
 
     async def mail(self, **fields: object) -> MessageReceived:
-        defaults: dict[str, object] = {
-            "id": str(uuid.uuid4()),
-            "channel": "api",
-            "raw_sha256": "0" * 64,
-            "sender_email": "kari@kunde.no",
-            "sender_name": "Kari Nordmann",
-            "subject": "Skriveren på 3. etasje virker ikke",
-            "text_body": "Hei, skriveren skriver ikke ut.",
-            "rfc_message_id": f"<{uuid.uuid4()}@kunde.no>",
-            "received_at": datetime.now(UTC),
-        }
-        event = MessageReceived(**{**defaults, **fields})
-        await publish(self.runtime.transport, event)
-        return event
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, pg_url_factory: Callable[[str], str]) -> str | None:
-    return None if request.param == "sqlite" else pg_url_factory("cases")
+        defaults = {"channel": "api", "subject": "Skriveren på 3. etasje virker ikke"}
+        return await publish_mail(self.runtime.transport, **{**defaults, **fields})
 
 
 @pytest.fixture
 async def cases(tmp_path: Path, database_url: str | None) -> AsyncIterator[Harness]:
-    runtime = Runtime.embedded(data_dir=tmp_path)
-    events: list = []
-
-    async def record(message: Message) -> None:
-        events.append(decode(message.body))
-
-    async with runtime:
-        await runtime.transport.consume(
-            Subscription(queue="test.cases", patterns=("cases.#",), handler=record)
-        )
-        app = create_app(
-            Settings(data_dir=tmp_path, database_url=database_url, outbox_poll_seconds=0.05), runtime
-        )
-        async with running(app) as client:
-            yield Harness(client, runtime, events)
+    async with running_cases(tmp_path, database_url) as c:
+        yield Harness(c.client, c.runtime, c.events)
 
 
 async def case_count(h: Harness, **params: str) -> int:

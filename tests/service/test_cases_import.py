@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,14 +12,11 @@ import httpx
 import pytest
 
 from services.cases import importing, service
-from services.cases.app import create_app
 from services.cases.models import Base
-from services.cases.settings import Settings
-from shared.bus import Message, Subscription
 from shared.db import Database
-from shared.events import Envelope, decode
-from shared.runtime import Runtime
-from shared.testing import running, wait_for
+from shared.events import Envelope
+from shared.testing import wait_for
+from tests.support.cases import running_cases
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 CREATED = datetime(2026, 2, 3, 8, 15, tzinfo=UTC)
@@ -68,31 +65,14 @@ class Desk:
         return [e for e in self.events if e.routing_key == routing_key]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, pg_url_factory: Callable[[str], str]) -> str | None:
-    return None if request.param == "sqlite" else pg_url_factory("cases")
-
-
 @pytest.fixture
 async def desk(tmp_path: Path, database_url: str | None) -> AsyncIterator[Desk]:
-    runtime = Runtime.embedded(data_dir=tmp_path)
-    events: list[Envelope] = []
-
-    async def record(message: Message) -> None:
-        events.append(decode(message.body))
-
-    async with runtime:
-        await runtime.transport.consume(
-            Subscription(queue="test.cases", patterns=("cases.#",), handler=record)
-        )
-        settings = Settings(data_dir=tmp_path, database_url=database_url, outbox_poll_seconds=0.05)
-        app = create_app(settings, runtime)
-        async with running(app) as client:
-            app.state.ctx.db.clock = lambda: NOW
-            group = (await client.post("/api/v1/groups", json={"key": "it", "name": "IT"})).json()
-            queue = await client.post("/api/v1/queues", json={"key": "IT", "group_id": group["id"]})
-            assert queue.status_code == 201, queue.text
-            yield Desk(client, events)
+    async with running_cases(tmp_path, database_url) as c:
+        c.db.clock = lambda: NOW
+        group = (await c.client.post("/api/v1/groups", json={"key": "it", "name": "IT"})).json()
+        queue = await c.client.post("/api/v1/queues", json={"key": "IT", "group_id": group["id"]})
+        assert queue.status_code == 201, queue.text
+        yield Desk(c.client, c.events)
 
 
 async def test_an_imported_case_has_its_history_at_its_own_times(desk: Desk) -> None:

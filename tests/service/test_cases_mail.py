@@ -5,7 +5,7 @@ bounces, and what an article keeps of a mail."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,16 +14,14 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from services.cases.app import create_app
 from services.cases.models import Case, Customer, CustomerAddress, Organisation
-from services.cases.settings import Settings
-from shared.bus import Message, Subscription
 from shared.db import Database
-from shared.events import Envelope, decode
+from shared.events import Envelope
 from shared.events.intake import Attachment, Bounce, MessageReceived, Routing
 from shared.events.notify import MailSent
 from shared.runtime import Runtime
-from shared.testing import publish, running, wait_for
+from shared.testing import publish, wait_for
+from tests.support.cases import publish_mail, running_cases
 
 ACK_ID = "<ack.10001.abc@allsak.local>"
 
@@ -39,20 +37,7 @@ class Harness:
         return [e.payload for e in self.events if e.routing_key == f"cases.{name}.v1"]
 
     async def mail(self, **fields: Any) -> MessageReceived:
-        defaults: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "channel": "imap",
-            "raw_sha256": "0" * 64,
-            "sender_email": "kari@kunde.no",
-            "sender_name": "Kari Nordmann",
-            "subject": "Skriveren virker ikke",
-            "text_body": "Hei, skriveren skriver ikke ut.",
-            "rfc_message_id": f"<{uuid.uuid4()}@kunde.no>",
-            "received_at": datetime.now(UTC),
-        }
-        event = MessageReceived(**{**defaults, **fields})
-        await publish(self.runtime.transport, event)
-        return event
+        return await publish_mail(self.runtime.transport, **fields)
 
     async def case(self, number: str) -> dict[str, Any]:
         response = await self.client.get(f"/api/v1/cases/{number}")
@@ -91,28 +76,10 @@ class Harness:
         await self.runtime.transport.drain(timeout=10)  # type: ignore[attr-defined]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, pg_url_factory: Callable[[str], str]) -> str | None:
-    return None if request.param == "sqlite" else pg_url_factory("cases")
-
-
 @pytest.fixture
 async def cases(tmp_path: Path, database_url: str | None) -> AsyncIterator[Harness]:
-    runtime = Runtime.embedded(data_dir=tmp_path)
-    events: list[Envelope] = []
-
-    async def record(message: Message) -> None:
-        events.append(decode(message.body))
-
-    async with runtime:
-        await runtime.transport.consume(
-            Subscription(queue="test.cases", patterns=("cases.#",), handler=record)
-        )
-        app = create_app(
-            Settings(data_dir=tmp_path, database_url=database_url, outbox_poll_seconds=0.05), runtime
-        )
-        async with running(app) as client:
-            yield Harness(client, runtime, app.state.ctx.db, events)
+    async with running_cases(tmp_path, database_url) as c:
+        yield Harness(c.client, c.runtime, c.db, c.events)
 
 
 def now() -> datetime:

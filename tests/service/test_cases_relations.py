@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from services.cases.app import create_app
-from services.cases.settings import Settings
-from shared.bus import Message, Subscription
-from shared.events import decode
 from shared.events.intake import MessageReceived, Routing
 from shared.runtime import Runtime
-from shared.testing import publish, running, wait_for
+from shared.testing import wait_for
+from tests.support.cases import publish_mail, running_cases
 
 NOT_FOUND = {"detail": "case not found"}
 
@@ -60,44 +55,21 @@ class Desk:
 
     async def mail(self, **fields: Any) -> MessageReceived:
         defaults: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
             "channel": "api",
-            "raw_sha256": "0" * 64,
-            "sender_email": "kari@kunde.no",
-            "subject": "Skriveren virker ikke",
+            "sender_name": None,
             "text_body": "Hei",
-            "rfc_message_id": f"<{uuid.uuid4()}@kunde.no>",
-            "received_at": datetime.now(UTC),
             "routing": Routing(queue="IT"),
         }
-        event = MessageReceived(**{**defaults, **fields})
-        await publish(self.runtime.transport, event)
-        return event
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, pg_url_factory: Callable[[str], str]) -> str | None:
-    return None if request.param == "sqlite" else pg_url_factory("cases")
+        return await publish_mail(self.runtime.transport, **{**defaults, **fields})
 
 
 @pytest.fixture
 async def desk(tmp_path: Path, database_url: str | None) -> AsyncIterator[Desk]:
-    runtime = Runtime.embedded(data_dir=tmp_path)
-    events: list[Any] = []
-
-    async def record(message: Message) -> None:
-        events.append(decode(message.body))
-
-    async with runtime:
-        await runtime.transport.consume(
-            Subscription(queue="test.cases", patterns=("cases.#",), handler=record)
-        )
-        settings = Settings(data_dir=tmp_path, database_url=database_url, outbox_poll_seconds=0.05)
-        async with running(create_app(settings, runtime)) as client:
-            desk = Desk(client, runtime, events)
-            await desk.team("hr")
-            await desk.team("it")
-            yield desk
+    async with running_cases(tmp_path, database_url) as c:
+        desk = Desk(c.client, c.runtime, c.events)
+        await desk.team("hr")
+        await desk.team("it")
+        yield desk
 
 
 async def test_audit_records_field_changes_and_mail_articles(desk: Desk) -> None:

@@ -5,8 +5,7 @@ filters, and the migration against the models."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.cases.app import create_app
-from services.cases.settings import Settings
-from shared.bus import Message, Subscription
 from shared.db import Database
-from shared.events import Envelope, decode
+from shared.events import Envelope
 from shared.events.intake import MessageReceived
 from shared.migrations import differences
 from shared.runtime import Runtime
-from shared.testing import publish, running, wait_for
+from shared.testing import wait_for
+from tests.support.cases import publish_mail, running_cases
 
 
 def labels(en: str, nb: str) -> dict[str, str]:
@@ -169,48 +166,19 @@ class Desk:
         return [e.payload for e in self.events if e.routing_key == f"cases.{name}.v1"]
 
     async def mail(self, **fields: Any) -> MessageReceived:
-        defaults: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "channel": "imap",
-            "raw_sha256": "0" * 64,
-            "sender_email": "kari@kunde.no",
-            "sender_name": "Kari Nordmann",
-            "subject": "Faktura",
-            "text_body": "Hei",
-            "rfc_message_id": f"<{uuid.uuid4()}@kunde.no>",
-            "received_at": datetime.now(UTC),
-        }
-        event = MessageReceived(**{**defaults, **fields})
-        await publish(self.runtime.transport, event)
-        return event
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, pg_url_factory: Callable[[str], str]) -> str | None:
-    return None if request.param == "sqlite" else pg_url_factory("cases")
+        return await publish_mail(
+            self.runtime.transport, **{"subject": "Faktura", "text_body": "Hei", **fields}
+        )
 
 
 @pytest.fixture
 async def desk(tmp_path: Path, database_url: str | None) -> AsyncIterator[Desk]:
-    runtime = Runtime.embedded(data_dir=tmp_path)
-    events: list[Envelope] = []
-
-    async def record(message: Message) -> None:
-        events.append(decode(message.body))
-
-    async with runtime:
-        await runtime.transport.consume(
-            Subscription(queue="test.cases", patterns=("cases.#",), handler=record)
-        )
-        app = create_app(
-            Settings(data_dir=tmp_path, database_url=database_url, outbox_poll_seconds=0.05), runtime
-        )
-        async with running(app) as client:
-            desk = Desk(client, runtime, app.state.ctx.db, events)
-            for key in ("it", "hr"):
-                await desk.team(key)
-            await desk.post("/api/v1/case-types", INVOICE_TYPE)
-            yield desk
+    async with running_cases(tmp_path, database_url) as c:
+        desk = Desk(c.client, c.runtime, c.db, c.events)
+        for key in ("it", "hr"):
+            await desk.team(key)
+        await desk.post("/api/v1/case-types", INVOICE_TYPE)
+        yield desk
 
 
 # Configuration

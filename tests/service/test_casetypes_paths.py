@@ -11,7 +11,7 @@ from shared.testing import wait_for
 from tests.service import test_casetypes as harness
 from tests.service.test_casetypes import CORRECTED, ITIL_TYPE, REQUESTER, Desk, as_user, labels
 
-database_url, desk = harness.database_url, harness.desk  # the fixtures
+desk = harness.desk  # the fixture
 
 CLOSE_FIELDS = {"cause": "vat", "corrected_invoice_number": "F-1001-K"}
 

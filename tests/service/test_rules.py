@@ -9,7 +9,7 @@ from shared.events.intake import Routing
 from tests.service import test_rules_harness as harness
 from tests.service.test_rules_harness import ADMIN, Desk, as_user
 
-database_url, desk = harness.database_url, harness.desk  # the fixtures
+desk = harness.desk  # the fixture
 
 INVOICE = {"words": {"any": ["faktura"]}}
 

@@ -16,7 +16,7 @@ from shared.testing import wait_for
 from tests.service import test_rules_harness as harness
 from tests.service.test_rules_harness import ADMIN, IT_AGENTS, Desk, as_user
 
-database_url, desk = harness.database_url, harness.desk  # the fixtures
+desk = harness.desk  # the fixture
 
 
 async def test_groups_assign_manually_until_a_method_is_set(desk: Desk) -> None:

@@ -6,10 +6,8 @@ one who is not available and one who is inactive; an admin and an agent of ``oko
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +15,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.cases.app import create_app
-from services.cases.settings import Settings
-from shared.bus import Message, Subscription
 from shared.db import Database
-from shared.events import Envelope, decode
-from shared.events.intake import MessageReceived
+from shared.events import Envelope
 from shared.runtime import Runtime
-from shared.testing import publish, running, wait_for
+from shared.testing import wait_for
+from tests.support.cases import publish_mail, running_cases
 
 ADMIN = {"X-Allsak-User": "admin", "X-Allsak-Role": "admin"}
 IT_AGENTS = ("anne@firma.no", "bjorn@firma.no", "carl@firma.no")
@@ -73,18 +68,7 @@ class Desk:
     async def mail(self, **fields: Any) -> dict[str, Any]:
         """A mail through the bus, as intake sends it; the case it became."""
         before = len(self.named("case_created"))
-        defaults: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "channel": "imap",
-            "raw_sha256": "0" * 64,
-            "sender_email": "kari@kunde.no",
-            "sender_name": "Kari Nordmann",
-            "subject": "Skriveren virker ikke",
-            "text_body": "Hei, skriveren skriver ikke ut.",
-            "rfc_message_id": f"<{uuid.uuid4()}@kunde.no>",
-            "received_at": datetime.now(UTC),
-        }
-        await publish(self.runtime.transport, MessageReceived(**{**defaults, **fields}))
+        await publish_mail(self.runtime.transport, **fields)
         await wait_for(lambda: len(self.named("case_created")) > before)
         number = self.named("case_created")[before]["number"]
         found: dict[str, Any] = await self.get(f"/api/v1/cases/{number}")
@@ -99,29 +83,12 @@ class Desk:
         return body
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, pg_url_factory: Callable[[str], str]) -> str | None:
-    return None if request.param == "sqlite" else pg_url_factory("cases")
-
-
 @pytest.fixture
 async def desk(tmp_path: Path, database_url: str | None) -> AsyncIterator[Desk]:
-    runtime = Runtime.embedded(data_dir=tmp_path)
-    events: list[Envelope] = []
-
-    async def record(message: Message) -> None:
-        events.append(decode(message.body))
-
-    async with runtime:
-        await runtime.transport.consume(
-            Subscription(queue="test.cases", patterns=("cases.#",), handler=record)
-        )
-        settings = Settings(data_dir=tmp_path, database_url=database_url, outbox_poll_seconds=0.05)
-        app = create_app(settings, runtime)
-        async with running(app) as client:
-            desk = Desk(client, app, runtime, events)
-            await _furnish(desk)
-            yield desk
+    async with running_cases(tmp_path, database_url) as c:
+        desk = Desk(c.client, c.app, c.runtime, c.events)
+        await _furnish(desk)
+        yield desk
 
 
 async def _furnish(desk: Desk) -> None:
