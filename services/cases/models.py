@@ -114,6 +114,8 @@ class Case(Base):
         # a status in one queue, and a status category across the caller's queues.
         Index("ix_case_queue_status_number", "queue", "status", "number"),
         Index("ix_case_status_category_queue_number", "status_category", "queue", "number"),
+        # Least-open assignment counts each candidate's cases that are not done.
+        Index("ix_case_assignee_status_category", "assignee", "status_category"),
     )
 
 
