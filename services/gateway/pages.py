@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway import service
 from services.gateway.auth import SESSION_COOKIE, Principal, safe_next
+from services.gateway.casefields import shown_fields
 from services.gateway.i18n import language, translator
 from services.gateway.proxy import DownstreamError, downstreams, identity_headers
 from services.gateway.settings import Settings
@@ -177,7 +178,15 @@ async def case_detail(request: Request, ctx: Ctx, principal: Viewer, number: str
     if not CASE_NUMBER.match(number):
         raise PageError(404, "not_found")
     case = await from_cases(ctx, principal, f"/api/v1/cases/{quote(number, safe='')}", {})
-    return render(request, "case.html", {"principal": principal, "case": case})
+    # The type's agent form names and orders the fields; a type without configuration has none.
+    form_path = f"/api/v1/case-types/{quote(case['type'], safe='')}/forms/agent"
+    try:
+        form = await from_cases(ctx, principal, form_path, {})
+    except PageError:
+        form = None
+    lang = language(request.headers.get("accept-language"))
+    fields = shown_fields(case.get("fields") or {}, form, lang)
+    return render(request, "case.html", {"principal": principal, "case": case, "fields": fields})
 
 
 # What a download keeps of the cases service's answer: the type, the file name and the rules

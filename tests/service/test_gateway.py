@@ -38,14 +38,31 @@ INVALID = b'{"detail":[{"type":"missing","loc":["body","subject"],"msg":"Field r
 CASE = {
     "number": "10023",
     "subject": XSS,
-    "status": "open",
+    "status": "awaiting_parts",
+    "status_category": "waiting_for_third_party",
     "type": "incident",
     "queue": "IT",
     "priority": "normal",
     "requester": {"email": "ola@example.no", "name": "Ola <b>Nordmann</b>"},
     "assignee": None,
+    "fields": {"device": "printer_2", "serial": "SN-1 <b>", "legacy": True},
+    "sla": {"first_response_due_at": None, "resolution_due_at": "2026-03-04T15:00:00Z"},
     "created_at": "2026-03-02T08:00:00Z",
     "updated_at": "2026-03-02T09:15:00+00:00",
+}
+FORM = {
+    "type": "incident",
+    "channel": "agent",
+    "fields": [
+        {"key": "serial", "labels": {"en": "Serial number", "nb": "Serienummer"}, "kind": "text"},
+        {
+            "key": "device",
+            "labels": {"en": "Device", "nb": "Enhet"},
+            "kind": "select",
+            "options": [{"key": "printer_2", "labels": {"en": "Printer", "nb": "Skriver"}}],
+        },
+        {"key": "room", "labels": {"en": "Room", "nb": "Rom"}, "kind": "text"},
+    ],
 }
 ARTICLE = {
     "kind": "mail_in",
@@ -95,6 +112,10 @@ class Fakes:
             if number != "10023":
                 raise HTTPException(404, "case not found")
             return {**CASE, "articles": [ARTICLE]}
+
+        @app.get("/api/v1/case-types/{key}/forms/{channel}")
+        async def get_form(key: str, channel: str) -> dict[str, Any]:
+            return FORM
 
         @app.post("/api/v1/cases")
         async def create_case() -> Response:
@@ -465,6 +486,19 @@ async def test_case_page_shows_articles_escaped(gateway: Harness) -> None:
     assert '<pre class="body">Hei\n&lt;img src=x onerror=alert(2)&gt;\nMvh Ola</pre>' in html
     assert "<img" not in html and XSS not in html
     assert "innkommende e-post" in html and "Ola &lt;ola@example.no&gt;" in html
+    # The status by its category with the type's own status; the fields in the form's order and
+    # labels, options by label, a value the form does not name last; the due time.
+    assert "<dd>venter på tredjepart (awaiting_parts)</dd>" in html
+    fields = [
+        "<dt>Serienummer</dt><dd>SN-1 &lt;b&gt;</dd>",
+        "<dt>Enhet</dt><dd>Skriver</dd>",
+        "<dt>legacy</dt><dd>✓</dd>",
+    ]
+    assert all(f in html for f in fields) and html.index(fields[0]) < html.index(fields[1]) < html.index(
+        fields[2]
+    )
+    assert "<dt>Rom</dt>" not in html and "<dt>Løst innen</dt><dd>2026-03-04 15:00</dd>" in html
+    assert "Første svar innen" not in html
     missing = await gateway.client.get("/cases/99999", headers=session(cookie))
     assert missing.status_code == 404 and "Fant ikke saken" in missing.text
     odd = await gateway.client.get("/cases/..%2F..", headers=session(cookie))
