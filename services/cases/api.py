@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
+from pydantic import BaseModel
 
 from services.cases import bulk, repository, service
 from services.cases.access import Viewer, require_known
@@ -24,6 +25,7 @@ from services.cases.schemas import (
     CaseList,
     CaseRead,
     CaseUpdate,
+    PersonIn,
     PersonRead,
     RuleHitRead,
     SlaRead,
@@ -84,6 +86,30 @@ def article_read(article: Article) -> ArticleRead:
         attachments=[AttachmentRead.model_validate(a) for a in article.attachments or []],
         created_at=article.created_at,
     )
+
+
+# What a request for a new case may say, under the same names as ``service.NewCase``.
+NEW_CASE_VALUES = frozenset(
+    {
+        "subject",
+        "body_text",
+        "channel",
+        "queue",
+        "type",
+        "priority",
+        "assignee",
+        "group",
+        "fields",
+        "impact",
+        "urgency",
+    }
+)
+
+
+def new_case(body: BaseModel, requester: PersonIn) -> service.NewCase:
+    """The case a request body asks for (a registration, an import), in the service's terms."""
+    values = body.model_dump(include=set(NEW_CASE_VALUES & type(body).model_fields.keys()))
+    return service.NewCase(requester_email=str(requester.email), requester_name=requester.name, **values)
 
 
 def parse_number(number: str) -> int:
@@ -206,20 +232,7 @@ async def create_case(body: CaseCreate, ctx: Ctx, access: Viewer) -> CaseRead:
     # IT); the answer holds only what they sent, and the case may then be out of their sight.
     require_known(access)
     settings: Settings = ctx.settings  # type: ignore[assignment]
-    new = service.NewCase(
-        subject=body.subject,
-        requester_email=str(body.requester.email),
-        requester_name=body.requester.name,
-        body_text=body.body_text,
-        channel=body.channel,
-        queue=body.queue,
-        type=body.type,
-        priority=body.priority,
-        assignee=body.assignee,
-        fields=body.fields,
-        impact=body.impact,
-        urgency=body.urgency,
-    )
+    new = new_case(body, body.requester)
     async with ctx.db.uow() as uow:
         try:
             case = await service.create_case(uow, settings=settings, new=new)

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.cases import importing, service
+from services.cases import importing
 from services.cases.access import Viewer, require_admin
+from services.cases.api import new_case
 from services.cases.schemas import PersonIn, Priority
 from services.cases.settings import Settings
 from shared.app import Ctx
@@ -80,21 +81,7 @@ def imported_case(body: CaseImport) -> importing.ImportedCase:
     return importing.ImportedCase(
         external_id=body.external_id,
         created_at=body.created_at,
-        new=service.NewCase(
-            subject=body.subject,
-            requester_email=str(body.requester.email),
-            requester_name=body.requester.name,
-            body_text=body.body_text,
-            channel=body.channel,
-            queue=body.queue,
-            type=body.type,
-            priority=body.priority,
-            assignee=body.assignee,
-            group=body.group,
-            fields=body.fields,
-            impact=body.impact,
-            urgency=body.urgency,
-        ),
+        new=new_case(body, body.requester),
         articles=[
             importing.ImportedArticle(
                 at=a.at,
