@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 
+from services.cases import refusals
 from services.cases import repository as cases_repository
 from services.cases.access import Viewer, require_known
 from services.cases.api import NOT_FOUND as CASE_NOT_FOUND
@@ -85,16 +86,10 @@ Reader = Annotated[Access, Depends(reader)]
 def answers() -> Iterator[None]:
     """The service's refusals as HTTP answers; a broken rule is a 422 naming its field."""
     try:
-        yield
-    except service.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        with refusals.answers():
+            yield
     except assets.CaseHidden:
         raise HTTPException(status.HTTP_404_NOT_FOUND, CASE_NOT_FOUND) from None
-    except service.Duplicate as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"{exc.field}: {exc.message}") from None
-    except service.Rejected as exc:
-        error = {"type": "value_error", "loc": ("body", exc.field), "msg": exc.message, "input": None}
-        raise RequestValidationError([error]) from None
     except repository.BadCursor:
         error = {
             "type": "value_error",

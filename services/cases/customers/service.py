@@ -32,26 +32,11 @@ from services.cases.customers.schemas import (
 from services.cases.domain.access import Access
 from services.cases.domain.customers import normalise_address, organisation_for
 from services.cases.models import Case, Customer, CustomerAddress, Organisation
+from services.cases.refusals import Duplicate, NotFound, Rejected
 from shared.db import Database, UnitOfWork
 
 OPEN_CASES = 50
 RECENT_CLOSED_CASES = 10
-
-
-class NotFound(LookupError):
-    """The thing named in the path does not exist (or, for a case, is not the caller's to see)."""
-
-
-@dataclass
-class Rejected(Exception):
-    """The request names something that does not fit: ``field`` of the body, and why (422)."""
-
-    field: str
-    message: str
-
-
-class Duplicate(Rejected):
-    """A unique value (an address, a number, an identifier) that exists already (409)."""
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,11 @@ SLA of a case is shown to whoever sees the case, and a hidden case is not found,
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Response, status
-from fastapi.exceptions import RequestValidationError
 
+from services.cases import refusals
 from services.cases.access import Viewer, require_admin, require_known
 from services.cases.domain.sla import ClockState
 from services.cases.sla import service
@@ -34,20 +32,6 @@ from shared.app import Ctx
 
 router = APIRouter(prefix="/api/v1", tags=["sla"])
 NOT_FOUND = "case not found"  # the same answer as GET /api/v1/cases/{number}
-
-
-@contextlib.contextmanager
-def answers() -> Iterator[None]:
-    """The service's refusals as HTTP answers: 404, 409, and 422 naming the field to fix."""
-    try:
-        yield
-    except service.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except service.Duplicate as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except service.Rejected as exc:
-        error = {"type": "value_error", "loc": ("body", exc.field), "msg": exc.message, "input": None}
-        raise RequestValidationError([error]) from None
 
 
 def calendar_read(calendar: CalendarView) -> CalendarRead:
@@ -92,21 +76,21 @@ async def list_calendars(ctx: Ctx, access: Viewer) -> CalendarList:
 )
 async def create_calendar(body: CalendarCreate, ctx: Ctx, access: Viewer) -> CalendarRead:
     require_admin(access)
-    with answers():
+    with refusals.answers():
         return calendar_read(await service.create_calendar(ctx.db, new=body))
 
 
 @router.get("/calendars/{key}", response_model=CalendarRead, tags=["calendars"])
 async def get_calendar(key: str, ctx: Ctx, access: Viewer) -> CalendarRead:
     require_known(access)
-    with answers():
+    with refusals.answers():
         return calendar_read(await service.get_calendar(ctx.db, key=key))
 
 
 @router.patch("/calendars/{key}", response_model=CalendarRead, tags=["calendars"])
 async def update_calendar(key: str, body: CalendarUpdate, ctx: Ctx, access: Viewer) -> CalendarRead:
     require_admin(access)
-    with answers():
+    with refusals.answers():
         changes = body.model_dump(exclude_unset=True)
         return calendar_read(await service.update_calendar(ctx.db, key=key, changes=changes))
 
@@ -120,21 +104,21 @@ async def list_policies(ctx: Ctx, access: Viewer) -> PolicyList:
 @router.post("/sla-policies", response_model=PolicyRead, status_code=status.HTTP_201_CREATED)
 async def create_policy(body: PolicyCreate, ctx: Ctx, access: Viewer) -> PolicyRead:
     require_admin(access)
-    with answers():
+    with refusals.answers():
         return policy_read(await service.create_policy(ctx.db, new=body))
 
 
 @router.get("/sla-policies/{policy_id}", response_model=PolicyRead)
 async def get_policy(policy_id: str, ctx: Ctx, access: Viewer) -> PolicyRead:
     require_known(access)
-    with answers():
+    with refusals.answers():
         return policy_read(await service.get_policy(ctx.db, policy_id=policy_id))
 
 
 @router.patch("/sla-policies/{policy_id}", response_model=PolicyRead)
 async def update_policy(policy_id: str, body: PolicyUpdate, ctx: Ctx, access: Viewer) -> PolicyRead:
     require_admin(access)
-    with answers():
+    with refusals.answers():
         changes = body.model_dump(exclude_unset=True)
         return policy_read(await service.update_policy(ctx.db, policy_id=policy_id, changes=changes))
 
@@ -142,7 +126,7 @@ async def update_policy(policy_id: str, body: PolicyUpdate, ctx: Ctx, access: Vi
 @router.delete("/sla-policies/{policy_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_policy(policy_id: str, ctx: Ctx, access: Viewer) -> Response:
     require_admin(access)
-    with answers():
+    with refusals.answers():
         await service.delete_policy(ctx.db, policy_id=policy_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -17,6 +17,7 @@ from services.cases import repository as cases_repository
 from services.cases.domain.access import Access
 from services.cases.domain.calendar import BusinessCalendar
 from services.cases.domain.sla import SlaState
+from services.cases.refusals import Duplicate, NotFound, Rejected
 from services.cases.sla import calendars, clocks, repository, schedule
 from services.cases.sla.calendars import CalendarView
 from services.cases.sla.models import Calendar, Policy
@@ -24,23 +25,6 @@ from services.cases.sla.schemas import CalendarCreate, PolicyCreate
 from shared.db import Database, UnitOfWork
 
 NOT_NULL_POLICY_FIELDS = ("labels", "position")
-
-
-class NotFound(LookupError):
-    pass
-
-
-class Rejected(ValueError):
-    """Input that names something wrongly: ``field`` and a message saying what to fix."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class Duplicate(Rejected):
-    pass
 
 
 @dataclass(frozen=True)
