@@ -33,11 +33,15 @@ def alembic_config(db: Database, versions: Path) -> Config:
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     # Full-text search is made by hand-written migrations, not models: the SQLite FTS5 tables
-    # (and their shadow tables) and the PostgreSQL expression indexes ``ix_<table>_search_<config>``.
-    # Autogenerate must not offer to drop them.
+    # (and their shadow tables), the PostgreSQL indexes ``ix_<table>_search_<config>`` and the
+    # stored vectors ``tsv_<config>``. Autogenerate must not offer to drop them.
     if not reflected or compare_to is not None or name is None:
         return True
-    return not ((type_ == "table" and "_fts" in name) or (type_ == "index" and "_search_" in name))
+    return not (
+        (type_ == "table" and "_fts" in name)
+        or (type_ == "index" and "_search_" in name)
+        or (type_ == "column" and name.startswith("tsv_"))
+    )
 
 
 async def differences(db: Database) -> list[Any]:

@@ -56,7 +56,7 @@ async def test_rows_from_before_the_migration_are_found(database_url: str) -> No
             assert [h.key for h in hits] == ["c1"]
             if db.is_postgresql:
                 await session.execute(text("SET enable_seqscan = off"))
-                vector = f"to_tsvector('norwegian'::regconfig, {index.PG_DOCUMENTS['article']})"
+                vector = index.pg_vector("article", "norwegian")
                 query = f"EXPLAIN SELECT 1 FROM article WHERE {vector} @@ plainto_tsquery('norwegian', 'x')"
                 plan = await session.execute(text(query))
                 assert "ix_article_search_norwegian" in " ".join(row[0] for row in plan)

@@ -10,6 +10,7 @@ from services.cases.search import domain, index
 from services.cases.search.domain import Hit, Query, Ranked
 
 MIGRATION = Path("services/cases/migrations/versions/417935f52df6_full_text_search.py")
+STORED_MIGRATION = Path("services/cases/migrations/versions/5e7a1c9d3b21_stored_search_vectors.py")
 FIELDS_MIGRATION = Path("services/cases/migrations/versions/3b9e61f0c2d4_case_fields_in_search.py")
 
 
@@ -81,4 +82,8 @@ def test_migration_indexes_the_texts_the_queries_search() -> None:
     # The case's text changed later, when its field values joined the subject.
     expected = {**{name: text for name, _, text in migration.PG_DOCUMENTS}, "case": fields.PG_CASE_DOCUMENT}
     assert expected == index.PG_DOCUMENTS
+    stored = load(STORED_MIGRATION).STORED_DOCUMENTS
+    assert {name: text for name, (_, text) in stored.items()} == {
+        n: index.PG_DOCUMENTS[n] for n in index.STORED
+    }
     assert tuple(migration.CONFIGS) == index.CONFIGS == tuple(fields.CONFIGS)

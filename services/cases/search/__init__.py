@@ -4,10 +4,11 @@
 
 What was chosen, where the issue was silent:
 
-- **Indexes.** PostgreSQL: expression GIN indexes over ``to_tsvector`` in ``norwegian`` and
-  ``english`` (case subject; article body_text + search_text; KB title + body_text; customer
-  name; customer addresses), so there are no extra columns or triggers and rows that existed
-  before the migration are indexed by it. SQLite: FTS5 tables (``case_fts``, ``kb_article_fts``,
+- **Indexes.** PostgreSQL: GIN indexes over ``to_tsvector`` in ``norwegian`` and ``english``
+  (case subject + field values; article body_text + search_text; KB title + body_text; customer
+  name; customer addresses). Cases and articles, the big tables, keep their vectors in stored,
+  generated ``tsv_<config>`` columns, so a plan that checks rows one by one compares stored
+  vectors; the small tables use expression indexes. No triggers either way. SQLite: FTS5 tables (``case_fts``, ``kb_article_fts``,
   ``customer_fts``) kept by triggers, tokenizer ``unicode61 remove_diacritics 0`` (æ, ø, å stay
   letters, "sma" does not find "små").
 - **Matching differs by database.** PostgreSQL stems (bokmål and English), and the query syntax

@@ -1,8 +1,8 @@
 """The full-text indexes and the queries that use them, PostgreSQL and SQLite side by side.
 
-PostgreSQL: expression GIN indexes over ``to_tsvector`` in ``norwegian`` and ``english`` (the
-migration creates them from the same texts as ``PG_DOCUMENTS``: change both or the queries stop
-using the indexes). The query is ``websearch_to_tsquery`` of the text as typed, bound, never
+PostgreSQL: GIN indexes over ``to_tsvector`` in ``norwegian`` and ``english`` of the texts in
+``PG_DOCUMENTS`` — stored, generated columns for cases and articles, expressions for the rest
+(the migrations create them from the same texts: change both or the queries stop using them). The query is ``websearch_to_tsquery`` of the text as typed, bound, never
 spliced; for Norwegian it is widened by the stems of its stems, since the bokmål stemmer takes
 "skriveren" to "skriver" but "skriver" to "skriv". SQLite: FTS5 tables kept by triggers, queried
 with each word quoted (``domain.fts5_match``). Each query stops after ``domain.CANDIDATES``
@@ -52,8 +52,19 @@ def _pg_query(config: str, query: Query) -> str:
     return f"({typed} || plainto_tsquery('{config}'::regconfig, {stems}))"
 
 
+# Cases and articles keep their vectors in stored, generated columns (the migration makes them
+# from PG_DOCUMENTS); the other texts are small, and their expression indexes suffice.
+STORED = {"case": '"case"', "article": "article"}
+
+
+def pg_vector(document: str, config: str) -> str:
+    if document in STORED:
+        return f"{STORED[document]}.tsv_{config}"
+    return f"to_tsvector('{config}'::regconfig, {PG_DOCUMENTS[document]})"
+
+
 def _pg_match_and_rank(document: str, query: Query) -> tuple[str, str]:
-    vectors = {c: f"to_tsvector('{c}'::regconfig, {PG_DOCUMENTS[document]})" for c in CONFIGS}
+    vectors = {c: pg_vector(document, c) for c in CONFIGS}
     match = " OR ".join(f"{vectors[c]} @@ {_pg_query(c, query)}" for c in CONFIGS)
     score = "greatest(" + ", ".join(f"ts_rank({vectors[c]}, {_pg_query(c, query)})" for c in CONFIGS) + ")"
     return f"({match})", score
