@@ -76,9 +76,14 @@ async def type_row(session: AsyncSession, key: str) -> CaseType | None:
 
 
 async def load_type(session: AsyncSession, key: str) -> TypeDef:
-    """The type of ``key``: its configuration, or the built-in type when it has none."""
-    row = await type_row(session, key)
-    return definition(row) if row is not None else built_in(key)
+    """The type of ``key``: its configuration, or the built-in type when it has none. Read once
+    per unit of work (its session): registering or changing a case asks for it at each step, and
+    a bulk update for every case."""
+    known: dict[str, TypeDef] = session.info.setdefault("case_types", {})
+    if key not in known:
+        row = await type_row(session, key)
+        known[key] = definition(row) if row is not None else built_in(key)
+    return known[key]
 
 
 async def check_references(

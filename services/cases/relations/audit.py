@@ -26,6 +26,7 @@ def record(
     uow.session.add(
         AuditEntry(
             case_id=case.id,
+            case=case,
             at=uow.now(),
             actor=actor,
             origin=origin,

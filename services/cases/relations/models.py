@@ -6,9 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from services.cases.models import Base
+from services.cases.models import Base, Case
 from shared.db import UtcDateTime
 
 
@@ -27,6 +27,10 @@ class AuditEntry(Base):
     field: Mapped[str | None] = mapped_column(String(60))
     old: Mapped[Any] = mapped_column(JSON, nullable=True)
     new: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+    # Written only: it tells a flush to insert a new case before the entries about it (a rule
+    # or assignment records what it did while the case is being registered).
+    case: Mapped[Case] = relationship(lazy="raise")
 
     __table_args__ = (Index("ix_audit_entry_case_id_id", "case_id", "id"),)
 

@@ -48,7 +48,6 @@ async def assign(uow: UnitOfWork, case: Case) -> None:
     case.assignee = chosen.email
     state.last_user_id = chosen.user_id
     state.last_assigned_at = uow.now()
-    await session.flush()  # the case row before the audit row that refers to it (see engine)
     audit.record(
         uow,
         case,

@@ -47,9 +47,6 @@ async def route(uow: UnitOfWork, case: Case, registration: Registration) -> None
     after = domain.apply(start, hits)
     _set(case, after, fields_changed=any("fields" in hit.actions for hit in hits))
     case.routing = [hit.as_record() for hit in hits]
-    # Audit rows refer to the case row, and a flush orders inserts by relationships only, which
-    # the audit trail has none of: the case goes in first.
-    await uow.session.flush()
     _record(uow, case, start, hits)
     logger.info(
         "case %s routed by %s",
